@@ -1,0 +1,60 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared helpers for the daxpin test bench. Sourced, never run.
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOP_DIR=$(cd "$BENCH_DIR/.." && pwd)
+BUILD_DIR=${BUILD_DIR:-$TOP_DIR/build}
+# Downloads and built kernels outlive a clone: keep them per machine.
+DAXPIN_CACHE=${DAXPIN_CACHE:-/var/cache/daxpin}
+
+msg() { printf '[bench] %s\n' "$*" >&2; }
+die() { printf '[bench] error: %s\n' "$*" >&2; exit 1; }
+
+# need_pkgs PKG...: apt-get install the packages that are not installed yet.
+need_pkgs() {
+	local missing=() p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+			grep -q 'install ok installed' || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	[ "$(id -u)" -eq 0 ] || die "need root to install: ${missing[*]}"
+	msg "installing: ${missing[*]}"
+	if [ ! -f "$DAXPIN_CACHE/.apt-updated" ] ||
+	   [ -n "$(find "$DAXPIN_CACHE/.apt-updated" -mmin +720)" ]; then
+		apt-get update -qq >&2 || die "apt-get update failed"
+		mkdir -p "$DAXPIN_CACHE" && touch "$DAXPIN_CACHE/.apt-updated"
+	fi
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+		--no-install-recommends "${missing[@]}" >&2 ||
+		die "apt-get install failed: ${missing[*]}"
+}
+
+# kernel_names: the kernel names of bench/kernels.list, in order.
+kernel_names() {
+	awk '!/^[[:space:]]*(#|$)/ { print $1 }' "$BENCH_DIR/kernels.list"
+}
+
+# kernel_field NAME N: field N (2 recipe, 3 source, 4.. filesystems).
+kernel_field() {
+	awk -v n="$1" -v f="$2" '!/^[[:space:]]*(#|$)/ && $1 == n {
+		if (f == "fs") { s = ""; for (i = 4; i <= NF; i++) s = s (s ? " " : "") $i; print s }
+		else print $f }' "$BENCH_DIR/kernels.list"
+}
+
+# The source tree of linux-source-6.1: kselftest_harness.h, checkpatch.pl and
+# the debug kernel all come from it.
+linux_source_tree() {
+	local tree=$DAXPIN_CACHE/src/linux-source-6.1 ver stamp
+	need_pkgs linux-source-6.1
+	ver=$(dpkg-query -W -f='${Version}' linux-source-6.1)
+	stamp=$tree/.daxpin-extracted-$ver
+	if [ ! -f "$stamp" ]; then
+		msg "extracting linux-source-6.1 $ver"
+		rm -rf "$tree" && mkdir -p "$DAXPIN_CACHE/src"
+		tar -C "$DAXPIN_CACHE/src" -xJf /usr/src/linux-source-6.1.tar.xz ||
+			die "cannot extract linux-source-6.1"
+		touch "$stamp"
+	fi
+	echo "$tree"
+}

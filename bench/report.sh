@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# report.sh OUTDIR FILTER RUN_OK: judge one guest run and print
+# "PASSED FAILED SKIPPED" on stdout (details on stderr).
+# report.sh --host TAPFILE: count a TAP file of host-side checks.
+#
+# Besides the TAP results of each test program, a guest run owes three
+# things, each counted as a test of its own:
+#   - the guest finished its run and powered off in time (RUN_OK=1);
+#   - every selftest program matching FILTER left a complete TAP report
+#     (a plan, as many results as planned, and the harness's totals line);
+#   - the kernel log holds no warning, BUG, oops, lockdep, KASAN or
+#     kmemleak report.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+# tap_count FILE: "pass fail skip" of the top-level results in FILE;
+# prints failed and skipped results (with reasons) to stderr.
+tap_count() {
+	awk -v file="$(basename "$1")" '
+	/^ok [0-9]+.*# SKIP/ { s++; sub(/^ok [0-9]+ *(- )?/, ""); printf "    skip  %s: %s\n", file, $0 > "/dev/stderr"; next }
+	/^ok [0-9]+/ { p++; next }
+	/^not ok [0-9]+/ { f++; sub(/^not ok [0-9]+ *(- )?/, ""); printf "    FAIL  %s: %s\n", file, $0 > "/dev/stderr"; next }
+	END { printf "%d %d %d\n", p, f, s }' "$1"
+}
+
+if [ "$1" = --host ]; then
+	tap_count "$2"
+	exit 0
+fi
+
+out=$1 filter=$2 run_ok=$3
+pass=0 fail=0 skip=0
+result() { # result OK|FAIL DESCRIPTION
+	if [ "$1" = OK ]; then pass=$((pass + 1)); else
+		fail=$((fail + 1)); echo "    FAIL  $2" >&2; touch "$out/verdict-bad"
+	fi
+}
+rm -f "$out/verdict-bad"
+
+if [ "$run_ok" = 1 ]; then
+	result OK "guest finished and powered off"
+else
+	result FAIL "guest: $(cat "$out/failure" 2>/dev/null || echo 'run failed')"
+fi
+
+for tap in "$out"/*.tap; do
+	[ -f "$tap" ] || continue
+	read -r p f s < <(tap_count "$tap")
+	pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
+	[ "$f" -eq 0 ] || touch "$out/verdict-bad"
+done
+
+# bench.tap has no plan: init.sh writes its count to "done" at the very end.
+if [ -f "$out/done" ]; then
+	n=$(grep -cE '^(not )?ok ' "$out/bench.tap" 2>/dev/null)
+	[ "$n" = "$(cat "$out/done")" ] || result FAIL "bench checks: $n results, $(cat "$out/done") expected"
+fi
+
+for t in "$TOP_DIR"/build/selftests/*; do
+	[ -x "$t" ] || continue
+	name=$(basename "$t")
+	# shellcheck disable=SC2254
+	case $name in $filter) ;; *) continue ;; esac
+	tap=$out/$name.tap
+	plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$tap" 2>/dev/null | head -n 1)
+	got=$(grep -cE '^(not )?ok [0-9]+' "$tap" 2>/dev/null)
+	if [ -n "$plan" ] && [ "$got" = "$plan" ] && grep -q '^# Totals:' "$tap"; then
+		result OK "$name reported all $plan tests"
+	else
+		result FAIL "$name did not report completely (plan '${plan:-none}', $got results, see $tap)"
+	fi
+done
+
+# The kernel's own verdict. Lines the guest's scripts print start with
+# [guest]; everything else in the console log is the kernel's.
+pattern='WARNING:|BUG:|Oops|kernel BUG|general protection fault|unreferenced object|KASAN|UBSAN|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|INFO: task .* blocked|detected stall|Kernel panic|Call Trace:'
+hits=$( { cat "$out/console.log" 2>/dev/null; cat "$out/dmesg.log" 2>/dev/null; } |
+	grep -v '^\[guest\]' | grep -E "$pattern" | sort -u | head -n 20)
+if [ -z "$hits" ]; then
+	result OK "kernel log clean (no warning, BUG, oops, lockdep, KASAN or kmemleak report)"
+else
+	result FAIL "kernel log has reports:"
+	printf '%s\n' "$hits" | sed 's/^/          /' >&2
+	echo "    --- last 60 lines of $out/console.log" >&2
+	tail -n 60 "$out/console.log" | sed 's/^/    /' >&2
+fi
+
+if [ -f "$out/verdict-bad" ] && [ "$run_ok" != 1 ]; then
+	echo "    --- last 40 lines of $out/console.log" >&2
+	tail -n 40 "$out/console.log" 2>/dev/null | sed 's/^/    /' >&2
+fi
+echo "$pass $fail $skip"

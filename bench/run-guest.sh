@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# run-guest.sh KERNEL FS MODE [FILTER]: boot kernel KERNEL (a name of
+# bench/kernels.list, prepared and built by check.sh) in QEMU with pmem and
+# FS, and run MODE (check, demo or shell) in it. FILTER is a glob on the
+# selftest program names. Output goes to build/logs/KERNEL-FS/.
+#
+# Exit status: 0 when the guest finished its run and powered off by itself,
+# 1 otherwise (timeout, crash). The test results are judged by report.sh.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+kernel=${1:?usage: run-guest.sh KERNEL FS MODE [FILTER]}
+fs=${2:?}
+mode=${3:?}
+filter=${4:-*}
+# A whole selftest run, boot to power-off; the debug kernel is slower.
+timeout_s=${GUEST_TIMEOUT:-900}
+
+env=$BUILD_DIR/kernels/$kernel.env
+[ -f "$env" ] || die "kernel $kernel is not prepared ($env missing)"
+# shellcheck disable=SC1090
+. "$env"
+ko=$BUILD_DIR/k/$kernel/driver/daxpin.ko
+[ -f "$ko" ] || die "daxpin.ko for $kernel is not built ($ko)"
+
+initrd=$BUILD_DIR/kernels/$kernel.initrd
+if [ ! -f "$initrd" ] || [ "$initrd" -ot "$env" ] ||
+   [ "$initrd" -ot "$BENCH_DIR/guest/initramfs-init" ] ||
+   [ "$initrd" -ot "$BENCH_DIR/mkinitramfs.sh" ]; then
+	"$BENCH_DIR/mkinitramfs.sh" "$env" "$initrd"
+fi
+
+outdir=$BUILD_DIR/logs/$kernel-$fs
+rm -rf "$outdir" && mkdir -p "$outdir"
+
+append="console=ttyS0 panic=-1 oops=panic kasan_multi_shot"
+# Two legacy pmem regions inside the guest's 3 GiB of RAM (see init.sh).
+append+=" memmap=512M!1G memmap=512M!2G"
+append+=" bench_top=$TOP_DIR bench_fs=$fs bench_mode=$mode"
+append+=" bench_filter=$filter bench_ko=$ko bench_modroot=$KMODROOT"
+
+qemu=(qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m 3G
+	-kernel "$KIMAGE" -initrd "$initrd" -append "$append"
+	-display none -no-reboot -monitor none -nic none
+	-fsdev "local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap"
+	-device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot
+	-fsdev "local,id=benchout,path=$outdir,security_model=none,multidevs=remap"
+	-device virtio-9p-pci,fsdev=benchout,mount_tag=benchout)
+
+if [ "$mode" = shell ]; then
+	exec "${qemu[@]}" -serial mon:stdio
+fi
+
+start=$(date +%s)
+set +e
+timeout --kill-after=10 "$timeout_s" "${qemu[@]}" \
+	-serial "file:$outdir/console.log" < /dev/null
+rc=$?
+set -e
+echo $(($(date +%s) - start)) > "$outdir/seconds"
+if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+	echo "guest did not power off within ${timeout_s}s" > "$outdir/failure"
+	exit 1
+fi
+if [ ! -f "$outdir/done" ]; then
+	echo "guest stopped before the end of its run (qemu exit $rc)" > "$outdir/failure"
+	exit 1
+fi
+exit 0
