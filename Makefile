@@ -40,9 +40,14 @@ examples: userlib
 
 lint: checkpatch sparse
 
+# compat.h exists to test LINUX_VERSION_CODE, which checkpatch (written
+# for in-tree code) warns about on every line that does: those two types,
+# and only in that file, are not reported.
+CHECKPATCH = perl $(KSRC)/scripts/checkpatch.pl --no-tree --strict --terse --show-types
+
 checkpatch:
-	perl $(KSRC)/scripts/checkpatch.pl --no-tree --strict --terse \
-		--show-types -f $(KERNEL_FILES)
+	$(CHECKPATCH) -f $(filter-out driver/compat.h,$(KERNEL_FILES))
+	$(CHECKPATCH) --ignore LINUX_VERSION_CODE,CONSTANT_COMPARISON -f driver/compat.h
 
 sparse:
 	@command -v sparse >/dev/null || { echo "sparse is not installed (apt-get install sparse)"; exit 1; }

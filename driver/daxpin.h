@@ -1,26 +1,243 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * daxpin: private header shared by the files of the module.
+ *
+ * Objects (docs/design.md has the full story):
+ *
+ *   daxpin_ctx     one open file of /dev/daxpin: its pins by handle and its
+ *                  event queue.
+ *   daxpin_inode   one per pinned inode, shared by every ctx: the interval
+ *                  tree of all pins on the inode, the layout lease, the
+ *                  shadow file that daxpin's mappings of the inode use, and
+ *                  the revocation work.
+ *   daxpin_keeper  one per (daxpin_inode, mm): the keeper windows, mappings
+ *                  of the inode that keep it mapped (so that truncate waits
+ *                  for pinned pages) and that carry an MMU notifier (so that
+ *                  daxpin hears of a truncate before it waits).
+ *   daxpin_pin     one pinned range: its pages, state and deadline.
+ *
+ * Lock order, outermost first:
+ *   ctx->lock (mutex) > dinode->mutex (mutex) > mmap_lock >
+ *   pin->map_lock (rwsem) > the inode's flc_lock (spinlock, lease code) >
+ *   dinode->lock (spinlock) > ctx->ev_lock (spinlock)
+ * dinode->lock and ctx->ev_lock are taken from the MMU notifier and from
+ * lm_break (under flc_lock): nothing under them sleeps.
  */
 #ifndef DAXPIN_PRIV_H
 #define DAXPIN_PRIV_H
 
+#include <linux/bits.h>
 #include <linux/types.h>
 #include <linux/pid.h>
+#include <linux/kref.h>
+#include <linux/mutex.h>
+#include <linux/rwsem.h>
+#include <linux/spinlock.h>
+#include <linux/wait.h>
+#include <linux/xarray.h>
+#include <linux/interval_tree.h>
+#include <linux/mmu_notifier.h>
+#include <linux/workqueue.h>
+#include <linux/poll.h>
 #include <linux/daxpin.h>
+
+#include "compat.h"
 
 /* Module parameters (main.c). */
 extern bool daxpin_test_hooks;
+extern unsigned int daxpin_max_pins;
+extern unsigned int daxpin_default_deadline_ms;
+extern unsigned int daxpin_max_deadline_ms;
+
+/* Pins are mapped at (cookie << DAXPIN_MMAP_SHIFT) on the daxpin file. */
+#define DAXPIN_MMAP_SHIFT	40
+/* A pin is at most this long: its mmap offsets must not reach the next. */
+#define DAXPIN_MAX_PIN_BYTES	BIT_ULL(DAXPIN_MMAP_SHIFT)
+/* Each keeper window maps this much of the file. */
+#define DAXPIN_WINDOW_SHIFT	30
+#define DAXPIN_WINDOW_SIZE	BIT(DAXPIN_WINDOW_SHIFT)
+
+struct daxpin_inode;
+struct daxpin_keeper;
 
 /**
  * struct daxpin_ctx - the state behind one open file of /dev/daxpin
  * @owner: the thread group that opened the device, for the admin listing
+ * @lock: serializes PIN and UNPIN on this file
+ * @pins: the pins by handle (the xarray's own lock guards lookups)
+ * @ev_lock: protects @ev_list, @eventfd and the queued events of each pin
+ * @ev_list: pins with queued events, oldest first
+ * @ev_wait: readers and pollers waiting for events
+ * @fasync: SIGIO subscribers
+ * @eventfd: eventfd to signal on each new event, or NULL
+ * @list: on daxpin_ctx_list, for the admin listing
  *
- * Created by open(), freed when the file's last reference goes. Everything
- * a caller makes through this file (pins, mappings, events) hangs here.
+ * Created by open(), freed when the file's last reference goes.
  */
 struct daxpin_ctx {
 	struct pid *owner;
+	struct mutex lock;		/* PIN, UNPIN on this file */
+	struct xarray pins;
+	spinlock_t ev_lock;		/* the event queue */
+	struct list_head ev_list;
+	wait_queue_head_t ev_wait;
+	struct fasync_struct *fasync;
+	struct eventfd_ctx *eventfd;
+	struct list_head list;
+};
+
+/* Internal pin states beyond the uapi's: the handle is gone. */
+#define DAXPIN_STATE_UNPINNED	0x100
+
+/**
+ * struct daxpin_range - one pinned range of a file (uapi: a "pin")
+ * @kref: held by the ctx's handle table, by each user mapping, and by work
+ *	in flight
+ * @ctx: the daxpin file that made it (not counted: a pin never outlives
+ *	its handle's removal, which happens before the ctx goes)
+ * @dinode: the pinned inode (counted)
+ * @keeper: the keeper windows that cover the range (counted)
+ * @handle: the handle in @ctx->pins
+ * @flags: enum daxpin_pin_flags
+ * @it: node in @dinode->pins, keyed by page index; guarded by dinode->lock
+ * @map_lock: held for reading while a fault inserts a page of the pin, for
+ *	writing while @state leaves ACTIVE/RECALLED, so that no page is mapped
+ *	after the pin is revoked
+ * @state: enum daxpin_pin_state or DAXPIN_STATE_UNPINNED; changes under
+ *	dinode->lock (and @map_lock for the ones that end access)
+ * @revoke_reason: enum daxpin_revoke_reason, under dinode->lock
+ * @deadline_ms: the pin's recall deadline
+ * @deadline_ns: CLOCK_MONOTONIC revocation time once recalled, else 0
+ * @pages: the pinned pages; NULL once released
+ * @npages: number of pages in the range
+ * @acct_mm: the mm charged for the pinned pages (mmgrab)
+ * @ev_node: on ctx->ev_list while @ev_pending is not 0
+ * @ev_pending: bitmap of queued event types, under ctx->ev_lock
+ * @ev_deadline_ns: the deadline reported with a queued RECALL event
+ * @ev_reason: the reason reported with a queued REVOKED event
+ * @work_node: on a private list of revoke_work, or on dinode->draining;
+ *	under dinode->mutex
+ * @work_reason: why revoke_work revokes it; under dinode->mutex
+ * @cookie: the pin's mmap cookie (map.c), 0 until the pin is made
+ * @cookie_pgoff: @cookie as a page offset on the daxpin file
+ * @published: mmap() finds the pin by @cookie (until it is unpinned)
+ */
+struct daxpin_range {
+	struct kref kref;
+	struct daxpin_ctx *ctx;
+	struct daxpin_inode *dinode;
+	struct daxpin_keeper *keeper;
+	u32 handle;
+	u32 flags;
+	struct interval_tree_node it;
+	struct rw_semaphore map_lock;
+	unsigned int state;
+	unsigned int revoke_reason;
+	unsigned int deadline_ms;
+	u64 deadline_ns;
+	struct page **pages;
+	unsigned long npages;
+	struct mm_struct *acct_mm;
+	struct list_head ev_node;
+	unsigned long ev_pending;
+	u64 ev_deadline_ns;
+	u32 ev_reason;
+	struct list_head work_node;
+	unsigned int work_reason;
+	u32 cookie;
+	pgoff_t cookie_pgoff;
+	bool published;
+};
+
+/**
+ * struct daxpin_window - one keeper window: a PROT_NONE mapping of
+ *	DAXPIN_WINDOW_SIZE bytes of the file, with an MMU interval notifier
+ * @keeper: the keeper it belongs to
+ * @mni: notifier on [@addr, @addr + DAXPIN_WINDOW_SIZE)
+ * @addr: where it is mapped in keeper->mm
+ * @index: the window's index (file offset >> DAXPIN_WINDOW_SHIFT)
+ * @lost: the holder unmapped it; under dinode->lock
+ */
+struct daxpin_window {
+	struct daxpin_keeper *keeper;
+	struct mmu_interval_notifier mni;
+	unsigned long addr;
+	unsigned long index;
+	bool lost;
+};
+
+/**
+ * struct daxpin_keeper - the keeper windows of one inode in one mm
+ * @dinode: the inode
+ * @mm: the mm the windows live in; mm_users is held (mmget) until the
+ *	keeper is torn down, so the windows outlive the process that pinned
+ * @users: pins (and drained-but-busy pins) that rely on the windows;
+ *	under dinode->mutex
+ * @windows: the windows by index; under dinode->mutex
+ * @node: on dinode->keepers, under dinode->mutex
+ * @lost: one of the windows was unmapped by the holder; under dinode->lock
+ * @tearing_down: daxpin is unmapping the windows itself; under dinode->lock
+ * @teardown: queued when @users drops to 0
+ */
+struct daxpin_keeper {
+	struct daxpin_inode *dinode;
+	struct mm_struct *mm;
+	unsigned int users;
+	struct xarray windows;
+	struct list_head node;
+	bool lost;
+	bool tearing_down;
+	struct work_struct teardown;
+};
+
+/**
+ * struct daxpin_inode - daxpin's record of one pinned inode
+ * @kref: held by the hash table entry, each pin, each keeper and the
+ *	shadow file
+ * @hnode: in daxpin_inodes, under daxpin_inodes_lock
+ * @inode: the inode (its file, @lease_file, keeps it alive)
+ * @lease_file: the file the layout lease was taken on (counted)
+ * @shadow: the shadow file: an anonymous file whose f_mapping is the
+ *	inode's, so that every mapping daxpin makes of the inode is in the
+ *	inode's i_mmap, yet none is a DAX file mapping (which RDMA would
+ *	refuse to register)
+ * @mutex: serializes keeper creation and teardown, lease changes and
+ *	revocation on this inode
+ * @lock: protects @pins, each pin's @state, @deadline_ns and
+ *	@revoke_reason, the keepers' and windows' lost flags, @nr_lost_windows,
+ *	@nr_draining, @armed_ns and @lease_held
+ * @pins: interval tree of the live pins (ACTIVE, RECALLED), by page index
+ * @keepers: list of daxpin_keeper; under @mutex
+ * @draining: ended pins whose pages someone else still holds; under @mutex
+ * @nr_draining: length of @draining
+ * @nr_lost_windows: keeper windows the holders unmapped
+ * @pending_window: the window being mapped (for the shadow file's mmap)
+ * @lease_held: the layout lease is in place
+ * @armed_ns: the deadline @revoke_work is armed for, U64_MAX if none
+ * @revoke_work: revokes recalled pins whose deadline passed and pins whose
+ *	keeper window was lost; releases drained pins
+ * @lease_work: takes the layout lease again after a write broke it
+ * @free_work: frees the record (the works above may drop the last ref)
+ */
+struct daxpin_inode {
+	struct kref kref;
+	struct hlist_node hnode;
+	struct inode *inode;
+	struct file *lease_file;
+	struct file *shadow;
+	struct mutex mutex;		/* keepers, lease, revocation */
+	spinlock_t lock;		/* pins tree and states; atomic */
+	struct rb_root_cached pins;
+	struct list_head keepers;
+	struct list_head draining;
+	unsigned int nr_draining;
+	unsigned int nr_lost_windows;
+	struct daxpin_window *pending_window;
+	bool lease_held;
+	u64 armed_ns;
+	struct delayed_work revoke_work;
+	struct work_struct lease_work;
+	struct work_struct free_work;
 };
 
 /**
@@ -37,8 +254,61 @@ struct daxpin_ucmd {
 	void *cmd;
 };
 
+/* ioctl.c */
 int daxpin_ucmd_respond(struct daxpin_ucmd *ucmd, size_t cmd_len);
 long daxpin_dispatch_ioctl(struct daxpin_ctx *ctx, unsigned int cmd,
 			   unsigned long arg);
+
+/* pin.c */
+/* How often drained pins are checked for idle pages. */
+#define DAXPIN_DRAIN_POLL_MS	100
+int daxpin_cmd_pin(struct daxpin_ucmd *ucmd);
+int daxpin_cmd_unpin(struct daxpin_ucmd *ucmd);
+int daxpin_cmd_query(struct daxpin_ucmd *ucmd);
+void daxpin_ctx_unpin_all(struct daxpin_ctx *ctx);
+struct daxpin_range *daxpin_range_get(struct daxpin_ctx *ctx, u32 handle);
+void daxpin_range_put(struct daxpin_range *pin);
+void daxpin_range_end(struct daxpin_range *pin, unsigned int state,
+		      unsigned int reason);
+void __daxpin_range_end(struct daxpin_range *pin, unsigned int state,
+			unsigned int reason);
+bool daxpin_pages_busy(struct daxpin_range *pin);
+void daxpin_range_drained(struct daxpin_range *pin);
+
+/* inode.c */
+extern struct workqueue_struct *daxpin_wq;
+struct daxpin_inode *daxpin_inode_get(struct file *file);
+void daxpin_inode_put(struct daxpin_inode *dinode);
+void daxpin_inode_kick(struct daxpin_inode *dinode);
+void daxpin_inode_insert_pin(struct daxpin_range *pin);
+void daxpin_recall_range(struct daxpin_inode *dinode, pgoff_t first,
+			 pgoff_t last);
+int daxpin_inodes_init(void);
+void daxpin_inodes_exit(void);
+
+/* keeper.c */
+struct daxpin_keeper *daxpin_keeper_get(struct daxpin_inode *dinode,
+					pgoff_t first, unsigned long npages);
+void daxpin_keeper_put(struct daxpin_keeper *keeper);
+extern const struct file_operations daxpin_shadow_fops;
+
+/* map.c */
+int daxpin_ctx_mmap(struct daxpin_ctx *ctx, struct vm_area_struct *vma);
+int daxpin_map_publish(struct daxpin_range *pin);
+void daxpin_map_unpublish(struct daxpin_range *pin);
+void daxpin_map_zap(struct daxpin_range *pin);
+void daxpin_map_attach(struct file *filp);
+int daxpin_map_init(void);
+void daxpin_map_exit(void);
+
+/* event.c */
+void daxpin_event_queue(struct daxpin_range *pin, unsigned int type);
+void daxpin_event_forget(struct daxpin_range *pin);
+ssize_t daxpin_event_read(struct daxpin_ctx *ctx, char __user *buf,
+			  size_t count, bool nonblock);
+__poll_t daxpin_event_poll(struct daxpin_ctx *ctx, struct file *filp,
+			   poll_table *wait);
+int daxpin_cmd_set_eventfd(struct daxpin_ucmd *ucmd);
+void daxpin_event_release(struct daxpin_ctx *ctx);
 
 #endif /* DAXPIN_PRIV_H */

@@ -31,7 +31,7 @@ static int daxpin_info(struct daxpin_ucmd *ucmd)
 		return -EINVAL;
 
 	cmd->api_version = DAXPIN_API_VERSION;
-	cmd->features = 0;
+	cmd->features = DAXPIN_FEATURE_PIN | DAXPIN_FEATURE_EVENTFD;
 	if (daxpin_test_hooks)
 		cmd->features |= DAXPIN_FEATURE_TEST_HOOKS;
 	return daxpin_ucmd_respond(ucmd, sizeof(*cmd));
@@ -40,6 +40,10 @@ static int daxpin_info(struct daxpin_ucmd *ucmd)
 /* Big enough for any command struct: the dispatcher copies into it. */
 union daxpin_ucmd_buffer {
 	struct daxpin_info info;
+	struct daxpin_pin pin;
+	struct daxpin_unpin unpin;
+	struct daxpin_query query;
+	struct daxpin_set_eventfd set_eventfd;
 };
 
 struct daxpin_ioctl_op {
@@ -62,6 +66,15 @@ struct daxpin_ioctl_op {
 static const struct daxpin_ioctl_op daxpin_ioctl_ops[] = {
 	DAXPIN_IOCTL_OP(DAXPIN_CMD_INFO, DAXPIN_INFO, daxpin_info,
 			struct daxpin_info, features),
+	DAXPIN_IOCTL_OP(DAXPIN_CMD_PIN, DAXPIN_PIN, daxpin_cmd_pin,
+			struct daxpin_pin, out_mmap_offset),
+	DAXPIN_IOCTL_OP(DAXPIN_CMD_UNPIN, DAXPIN_UNPIN, daxpin_cmd_unpin,
+			struct daxpin_unpin, __reserved),
+	DAXPIN_IOCTL_OP(DAXPIN_CMD_QUERY, DAXPIN_QUERY, daxpin_cmd_query,
+			struct daxpin_query, out_revoke_reason),
+	DAXPIN_IOCTL_OP(DAXPIN_CMD_SET_EVENTFD, DAXPIN_SET_EVENTFD,
+			daxpin_cmd_set_eventfd, struct daxpin_set_eventfd,
+			__reserved),
 };
 
 long daxpin_dispatch_ioctl(struct daxpin_ctx *ctx, unsigned int cmd,

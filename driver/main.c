@@ -8,6 +8,7 @@
 #include <linux/module.h>
 #include <linux/miscdevice.h>
 #include <linux/fs.h>
+#include <linux/poll.h>
 #include <linux/slab.h>
 
 #include "daxpin.h"
@@ -16,6 +17,20 @@ static ushort dev_mode = 0600;
 module_param(dev_mode, ushort, 0444);
 MODULE_PARM_DESC(dev_mode,
 		 "Permission bits of /dev/daxpin (default 0600; a udev rule can widen them too)");
+
+unsigned int daxpin_max_pins = 1U << 20;
+module_param_named(max_pins, daxpin_max_pins, uint, 0644);
+MODULE_PARM_DESC(max_pins, "Most pins one daxpin file may hold (default 1048576)");
+
+unsigned int daxpin_default_deadline_ms = 10000;
+module_param_named(default_deadline_ms, daxpin_default_deadline_ms, uint, 0644);
+MODULE_PARM_DESC(default_deadline_ms,
+		 "Recall deadline of a pin that asks for none, in ms (default 10000)");
+
+unsigned int daxpin_max_deadline_ms = 300000;
+module_param_named(max_deadline_ms, daxpin_max_deadline_ms, uint, 0644);
+MODULE_PARM_DESC(max_deadline_ms,
+		 "Longest recall deadline a pin may ask for, in ms (default 300000)");
 
 bool daxpin_test_hooks;
 module_param_named(test_hooks, daxpin_test_hooks, bool, 0444);
@@ -26,11 +41,17 @@ static int daxpin_fops_open(struct inode *inode, struct file *filp)
 {
 	struct daxpin_ctx *ctx;
 
-	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
 	if (!ctx)
 		return -ENOMEM;
 	ctx->owner = get_pid(task_tgid(current));
+	mutex_init(&ctx->lock);
+	xa_init_flags(&ctx->pins, XA_FLAGS_ALLOC1);
+	spin_lock_init(&ctx->ev_lock);
+	INIT_LIST_HEAD(&ctx->ev_list);
+	init_waitqueue_head(&ctx->ev_wait);
 	filp->private_data = ctx;
+	daxpin_map_attach(filp);
 	return 0;
 }
 
@@ -38,9 +59,36 @@ static int daxpin_fops_release(struct inode *inode, struct file *filp)
 {
 	struct daxpin_ctx *ctx = filp->private_data;
 
+	daxpin_ctx_unpin_all(ctx);
+	daxpin_event_release(ctx);
+	xa_destroy(&ctx->pins);
 	put_pid(ctx->owner);
 	kfree(ctx);
 	return 0;
+}
+
+static int daxpin_fops_mmap(struct file *filp, struct vm_area_struct *vma)
+{
+	return daxpin_ctx_mmap(filp->private_data, vma);
+}
+
+static ssize_t daxpin_fops_read(struct file *filp, char __user *buf,
+				size_t count, loff_t *ppos)
+{
+	return daxpin_event_read(filp->private_data, buf, count,
+				 filp->f_flags & O_NONBLOCK);
+}
+
+static __poll_t daxpin_fops_poll(struct file *filp, poll_table *wait)
+{
+	return daxpin_event_poll(filp->private_data, filp, wait);
+}
+
+static int daxpin_fops_fasync(int fd, struct file *filp, int on)
+{
+	struct daxpin_ctx *ctx = filp->private_data;
+
+	return fasync_helper(fd, filp, on, &ctx->fasync);
 }
 
 static long daxpin_fops_ioctl(struct file *filp, unsigned int cmd,
@@ -59,6 +107,11 @@ static const struct file_operations daxpin_fops = {
 	.release = daxpin_fops_release,
 	.unlocked_ioctl = daxpin_fops_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
+	.mmap = daxpin_fops_mmap,
+	.read = daxpin_fops_read,
+	.poll = daxpin_fops_poll,
+	.fasync = daxpin_fops_fasync,
+	.llseek = noop_llseek,
 };
 
 static struct miscdevice daxpin_misc = {
@@ -69,17 +122,38 @@ static struct miscdevice daxpin_misc = {
 
 static int __init daxpin_init(void)
 {
+	int ret;
+
 	if (dev_mode & ~0777) {
 		pr_err("daxpin: dev_mode %#o has bits beyond 0777\n", dev_mode);
 		return -EINVAL;
 	}
 	daxpin_misc.mode = dev_mode;
-	return misc_register(&daxpin_misc);
+
+	ret = daxpin_inodes_init();
+	if (ret)
+		return ret;
+	ret = daxpin_map_init();
+	if (ret)
+		goto out_inodes;
+	ret = misc_register(&daxpin_misc);
+	if (ret)
+		goto out_map;
+	return 0;
+
+out_map:
+	daxpin_map_exit();
+out_inodes:
+	daxpin_inodes_exit();
+	return ret;
 }
 
 static void __exit daxpin_exit(void)
 {
 	misc_deregister(&daxpin_misc);
+	/* Teardowns in flight may still unmap and free: let them finish. */
+	daxpin_inodes_exit();
+	daxpin_map_exit();
 }
 
 module_init(daxpin_init);

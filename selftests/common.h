@@ -65,3 +65,192 @@ static inline int ioctl_err(int fd, unsigned long cmd, void *arg)
 }
 
 #endif
+
+/* ---- pins ---------------------------------------------------------- */
+#include <poll.h>
+#include <signal.h>
+#include <time.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#define PAGE 4096UL
+
+static inline uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* A new file of @size bytes in @dir (left holes: pins allocate). */
+static inline int make_file(const char *dir, const char *name, size_t size,
+			    char *path, size_t pathlen)
+{
+	int fd;
+
+	snprintf(path, pathlen, "%s/%s", dir, name);
+	unlink(path);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, size)) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+static inline int pin_range(int dfd, int ffd, uint64_t off, uint64_t len,
+			    uint32_t flags, uint32_t deadline_ms,
+			    struct daxpin_pin *out)
+{
+	struct daxpin_pin p = {
+		.size = sizeof(p), .flags = flags, .file_fd = ffd,
+		.deadline_ms = deadline_ms, .offset = off, .length = len,
+	};
+	int ret = ioctl_err(dfd, DAXPIN_PIN, &p);
+
+	if (out)
+		*out = p;
+	return ret;
+}
+
+static inline int unpin(int dfd, uint32_t handle)
+{
+	struct daxpin_unpin u = { .size = sizeof(u), .handle = handle };
+
+	return ioctl_err(dfd, DAXPIN_UNPIN, &u);
+}
+
+static inline int query(int dfd, uint32_t handle, struct daxpin_query *q)
+{
+	memset(q, 0, sizeof(*q));
+	q->size = sizeof(*q);
+	q->handle = handle;
+	return ioctl_err(dfd, DAXPIN_QUERY, q);
+}
+
+/* Wait up to @ms for an event and read one. 0, -ETIMEDOUT or -errno. */
+static inline int next_event(int dfd, int ms, struct daxpin_event *ev)
+{
+	struct pollfd pfd = { .fd = dfd, .events = POLLIN };
+	int n = poll(&pfd, 1, ms);
+
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return -ETIMEDOUT;
+	if (read(dfd, ev, sizeof(*ev)) != sizeof(*ev))
+		return -errno;
+	return 0;
+}
+
+/*
+ * Fork a child that runs a layout-changing @op on @path and exits with 0
+ * on success or the errno. The parent gets the pid.
+ */
+enum layout_op {
+	OP_TRUNCATE, OP_PUNCH, OP_COLLAPSE, OP_INSERT, OP_ZERO, OP_PWRITE,
+};
+
+static inline int run_op(const char *path, enum layout_op op, off_t size)
+{
+	int fd = open(path, O_RDWR);
+	int ret = 0;
+
+	if (fd < 0)
+		return errno;
+	switch (op) {
+	case OP_TRUNCATE:
+		ret = ftruncate(fd, size / 2);
+		break;
+	case OP_PUNCH:
+		ret = fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				0, size / 2);
+		break;
+	case OP_COLLAPSE:
+		ret = fallocate(fd, FALLOC_FL_COLLAPSE_RANGE, 0, size / 2);
+		break;
+	case OP_INSERT:
+		ret = fallocate(fd, FALLOC_FL_INSERT_RANGE, 0, size / 2);
+		break;
+	case OP_ZERO:
+		ret = fallocate(fd, FALLOC_FL_ZERO_RANGE, 0, size / 2);
+		break;
+	case OP_PWRITE:
+		ret = pwrite(fd, "x", 1, 0) == 1 ? 0 : -1;
+		break;
+	}
+	ret = ret ? errno : 0;
+	close(fd);
+	return ret;
+}
+
+static inline pid_t spawn_op(const char *path, enum layout_op op, off_t size)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(run_op(path, op, size));
+	return pid;
+}
+
+/* waitpid() with a timeout: the exit status, or -ETIMEDOUT. */
+static inline int wait_child(pid_t pid, int ms)
+{
+	uint64_t end = now_ns() + (uint64_t)ms * 1000000;
+	int status;
+
+	do {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid)
+			return status;
+		if (r < 0)
+			return -errno;
+		usleep(2000);
+	} while (now_ns() < end);
+	return -ETIMEDOUT;
+}
+
+/* A process's user+system CPU time in clock ticks, from /proc. */
+static inline long proc_cpu_ticks(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut, st;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+			 &ut, &st) != 2)
+		return -1;
+	return (long)(ut + st);
+}
+
+/* VmPin of /proc/self/status in kB, or -1. */
+static inline long vm_pinned_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}

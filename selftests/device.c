@@ -25,6 +25,10 @@ static const struct {
 #define CMD(_ioctl, _struct, _last) \
 	{ #_ioctl, _ioctl, sizeof(_struct), offsetofend(_struct, _last) }
 	CMD(DAXPIN_INFO, struct daxpin_info, features),
+	CMD(DAXPIN_PIN, struct daxpin_pin, out_mmap_offset),
+	CMD(DAXPIN_UNPIN, struct daxpin_unpin, __reserved),
+	CMD(DAXPIN_QUERY, struct daxpin_query, out_revoke_reason),
+	CMD(DAXPIN_SET_EVENTFD, struct daxpin_set_eventfd, __reserved),
 #undef CMD
 };
 
@@ -71,7 +75,8 @@ TEST_F(device, info)
 	/* The bench loads the module with test_hooks=1. */
 	EXPECT_EQ(module_param_read("test_hooks"),
 		  (long)!!(info.features & DAXPIN_FEATURE_TEST_HOOKS));
-	EXPECT_EQ(0ull, info.features & ~(__u64)DAXPIN_FEATURE_TEST_HOOKS);
+	EXPECT_EQ((__u64)(DAXPIN_FEATURE_PIN | DAXPIN_FEATURE_EVENTFD),
+		  info.features & ~(__u64)DAXPIN_FEATURE_TEST_HOOKS);
 }
 
 TEST_F(device, info_flags_and_reserved)

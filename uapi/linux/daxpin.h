@@ -43,16 +43,24 @@
 enum {
 	DAXPIN_CMD_BASE = 0x80,
 	DAXPIN_CMD_INFO = DAXPIN_CMD_BASE,
+	DAXPIN_CMD_PIN,
+	DAXPIN_CMD_UNPIN,
+	DAXPIN_CMD_QUERY,
+	DAXPIN_CMD_SET_EVENTFD,
 };
 
 /**
  * enum daxpin_feature - what the running module implements
- * @DAXPIN_FEATURE_TEST_HOOKS: the module was loaded with test_hooks=1 and
- *	accepts the test-only command of the selftests. Never set in
- *	production.
+ * @DAXPIN_FEATURE_TEST_HOOKS: the module was loaded with test_hooks=1.
+ *	Never set in production.
+ * @DAXPIN_FEATURE_PIN: DAXPIN_PIN, DAXPIN_UNPIN, DAXPIN_QUERY, recall and
+ *	revocation events, and mmap() of pins.
+ * @DAXPIN_FEATURE_EVENTFD: DAXPIN_SET_EVENTFD.
  */
 enum daxpin_feature {
 	DAXPIN_FEATURE_TEST_HOOKS = 1 << 0,
+	DAXPIN_FEATURE_PIN = 1 << 1,
+	DAXPIN_FEATURE_EVENTFD = 1 << 2,
 };
 
 /**
@@ -78,5 +86,222 @@ struct daxpin_info {
 };
 
 #define DAXPIN_INFO _IO(DAXPIN_TYPE, DAXPIN_CMD_INFO)
+
+/**
+ * enum daxpin_pin_flags - flags of struct daxpin_pin
+ * @DAXPIN_PIN_WRITE: pin for reading and writing; the file must be open for
+ *	writing. Without it the pin is read-only and so are its mappings.
+ */
+enum daxpin_pin_flags {
+	DAXPIN_PIN_WRITE = 1 << 0,
+};
+
+/**
+ * struct daxpin_pin - ioctl(DAXPIN_PIN)
+ * @size: sizeof(struct daxpin_pin)
+ * @flags: enum daxpin_pin_flags
+ * @file_fd: a file on a filesystem-DAX mount, open for reading (and for
+ *	writing with DAXPIN_PIN_WRITE)
+ * @deadline_ms: how long a layout change waits for the holder to unpin
+ *	after it is told to, before daxpin revokes the pin. 0 takes the module
+ *	parameter default_deadline_ms; more than max_deadline_ms is refused.
+ * @offset: start of the range in the file, a multiple of the page size
+ * @length: length of the range, a non-zero multiple of the page size; the
+ *	range must lie within the file's size
+ * @out_handle: Output: the pin's handle, unique within this daxpin file
+ * @__reserved: Must be 0
+ * @out_mmap_offset: Output: the offset to pass to mmap() on this daxpin file
+ *	to map the pinned range (or part of it)
+ *
+ * Pin a range of a file for long-term access. Holes and unwritten extents of
+ * a writable pin are allocated and zeroed, and shared extents are unshared,
+ * so the range's block map is static. The pinned pages are charged to the
+ * caller's pinned memory (RLIMIT_MEMLOCK, unless CAP_IPC_LOCK), like an
+ * RDMA memory registration.
+ *
+ * While the pin lives, any layout change the filesystem makes on the range
+ * (truncate, fallocate, reflink, ...) waits; the holder gets a
+ * DAXPIN_EVENT_RECALL and should unpin within the deadline, after which the
+ * pin is revoked (DAXPIN_EVENT_REVOKED) and the change goes on.
+ *
+ * Errors (besides the common ones):
+ *   EBADF       @file_fd is not an open file
+ *   EINVAL      @file_fd is not a regular file; @length is 0; @offset or
+ *               @length is not page aligned; @deadline_ms exceeds
+ *               max_deadline_ms
+ *   EOVERFLOW   @offset + @length overflows
+ *   ENODEV      the file is not on a filesystem-DAX mount (no S_DAX)
+ *   EACCES      the file is not open for the access asked (read; read and
+ *               write with DAXPIN_PIN_WRITE), or mmap of it is refused
+ *   ENXIO       the range reaches beyond the file's size
+ *   ENODATA     a read-only pin over a hole, an unwritten or a shared
+ *               extent: only a writable pin can make those static
+ *   ENOMEM      RLIMIT_MEMLOCK would be exceeded (as for ibv_reg_mr()), or
+ *               the kernel is out of memory
+ *   ENOSPC      this daxpin file already holds max_pins pins
+ *   EFAULT      the filesystem could not allocate the range (for example it
+ *               is full)
+ *   EINTR       a signal came while the range was being populated
+ */
+struct daxpin_pin {
+	__u32 size;
+	__u32 flags;
+	__s32 file_fd;
+	__u32 deadline_ms;
+	__aligned_u64 offset;
+	__aligned_u64 length;
+	__u32 out_handle;
+	__u32 __reserved;
+	__aligned_u64 out_mmap_offset;
+};
+
+#define DAXPIN_PIN _IO(DAXPIN_TYPE, DAXPIN_CMD_PIN)
+
+/**
+ * struct daxpin_unpin - ioctl(DAXPIN_UNPIN)
+ * @size: sizeof(struct daxpin_unpin)
+ * @flags: Must be 0
+ * @handle: a handle DAXPIN_PIN returned on this daxpin file
+ * @__reserved: Must be 0
+ *
+ * End a pin, whatever its state: its mappings are zapped (later accesses get
+ * SIGBUS), its pages released and uncharged, and a layout change waiting on
+ * it goes on. The handle is free for reuse afterwards.
+ *
+ * Errors (besides the common ones):
+ *   ENOENT      no pin with this handle on this daxpin file (never pinned,
+ *               already unpinned, or pinned on another daxpin file)
+ */
+struct daxpin_unpin {
+	__u32 size;
+	__u32 flags;
+	__u32 handle;
+	__u32 __reserved;
+};
+
+#define DAXPIN_UNPIN _IO(DAXPIN_TYPE, DAXPIN_CMD_UNPIN)
+
+/**
+ * enum daxpin_pin_state - the life of a pin
+ * @DAXPIN_STATE_ACTIVE: pinned; the block map of the range is static
+ * @DAXPIN_STATE_RECALLED: a layout change is waiting; the pin still works
+ *	until its deadline
+ * @DAXPIN_STATE_REVOKED: the deadline passed (or the pin lost its
+ *	protection): mappings are zapped, pages released; only UNPIN and QUERY
+ *	work on the handle, anything else fails with ENXIO
+ */
+enum daxpin_pin_state {
+	DAXPIN_STATE_ACTIVE = 1,
+	DAXPIN_STATE_RECALLED = 2,
+	DAXPIN_STATE_REVOKED = 3,
+};
+
+/**
+ * enum daxpin_revoke_reason - why a pin was revoked
+ * @DAXPIN_REVOKE_NONE: not revoked
+ * @DAXPIN_REVOKE_DEADLINE: a layout change waited out the pin's deadline
+ * @DAXPIN_REVOKE_KEEPER_LOST: daxpin's own mapping of the file, which makes
+ *	layout changes wait for the pin, was unmapped by the holder
+ */
+enum daxpin_revoke_reason {
+	DAXPIN_REVOKE_NONE = 0,
+	DAXPIN_REVOKE_DEADLINE = 1,
+	DAXPIN_REVOKE_KEEPER_LOST = 2,
+};
+
+/**
+ * struct daxpin_query - ioctl(DAXPIN_QUERY)
+ * @size: sizeof(struct daxpin_query)
+ * @flags: Must be 0
+ * @handle: a handle DAXPIN_PIN returned on this daxpin file
+ * @out_state: Output: enum daxpin_pin_state
+ * @out_offset: Output: the pinned range's offset in the file
+ * @out_length: Output: the pinned range's length
+ * @out_mmap_offset: Output: as DAXPIN_PIN returned it
+ * @out_deadline_ns: Output: for a recalled pin, the CLOCK_MONOTONIC time at
+ *	which it will be revoked; otherwise 0
+ * @out_pin_flags: Output: the enum daxpin_pin_flags it was pinned with
+ * @out_revoke_reason: Output: enum daxpin_revoke_reason
+ *
+ * Errors (besides the common ones):
+ *   ENOENT      no pin with this handle on this daxpin file
+ */
+struct daxpin_query {
+	__u32 size;
+	__u32 flags;
+	__u32 handle;
+	__u32 out_state;
+	__aligned_u64 out_offset;
+	__aligned_u64 out_length;
+	__aligned_u64 out_mmap_offset;
+	__aligned_u64 out_deadline_ns;
+	__u32 out_pin_flags;
+	__u32 out_revoke_reason;
+};
+
+#define DAXPIN_QUERY _IO(DAXPIN_TYPE, DAXPIN_CMD_QUERY)
+
+/**
+ * struct daxpin_set_eventfd - ioctl(DAXPIN_SET_EVENTFD)
+ * @size: sizeof(struct daxpin_set_eventfd)
+ * @flags: Must be 0
+ * @eventfd: an eventfd to signal whenever an event is queued on this daxpin
+ *	file, or -1 to stop signalling one
+ * @__reserved: Must be 0
+ *
+ * The eventfd is an extra doorbell: events are still read() from the
+ * daxpin file. (For SIGIO, use fcntl(F_SETOWN) and O_ASYNC instead.)
+ *
+ * Errors (besides the common ones):
+ *   EBADF       @eventfd is neither -1 nor an open file
+ *   EINVAL      @eventfd is not an eventfd
+ */
+struct daxpin_set_eventfd {
+	__u32 size;
+	__u32 flags;
+	__s32 eventfd;
+	__u32 __reserved;
+};
+
+#define DAXPIN_SET_EVENTFD _IO(DAXPIN_TYPE, DAXPIN_CMD_SET_EVENTFD)
+
+/**
+ * enum daxpin_event_type - what an event record reports
+ * @DAXPIN_EVENT_RECALL: a layout change on the pinned range is waiting for
+ *	the pin. Unpin before @deadline_ns or the pin is revoked.
+ * @DAXPIN_EVENT_REVOKED: the pin was revoked (@reason says why); its
+ *	mappings are gone. Unpin the handle to free it.
+ * @DAXPIN_EVENT_WRITE_BREAK: a write(2) to the file broke daxpin's layout
+ *	lease. The pinned blocks did not move; nothing needs doing. Reported
+ *	once per pin until the pin's events are read.
+ */
+enum daxpin_event_type {
+	DAXPIN_EVENT_RECALL = 1,
+	DAXPIN_EVENT_REVOKED = 2,
+	DAXPIN_EVENT_WRITE_BREAK = 3,
+};
+
+/**
+ * struct daxpin_event - the record read() returns from a daxpin file
+ * @type: enum daxpin_event_type
+ * @handle: the pin it is about
+ * @reason: for DAXPIN_EVENT_REVOKED, enum daxpin_revoke_reason; else 0
+ * @__reserved: 0
+ * @deadline_ns: for DAXPIN_EVENT_RECALL, the CLOCK_MONOTONIC time at which
+ *	the pin will be revoked; else 0
+ *
+ * read() returns whole records only (EINVAL if the buffer cannot hold one),
+ * blocks until one is there unless the file is O_NONBLOCK (then EAGAIN),
+ * and poll() reports EPOLLIN while any is queued. A pin has at most one
+ * queued record of each type: repeats are merged, so the queue never
+ * overflows and never drops the news that a pin needs attention.
+ */
+struct daxpin_event {
+	__u32 type;
+	__u32 handle;
+	__u32 reason;
+	__u32 __reserved;
+	__aligned_u64 deadline_ns;
+};
 
 #endif /* _UAPI_LINUX_DAXPIN_H */

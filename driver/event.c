@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * daxpin: the event queue of a daxpin file.
+ *
+ * Each pin has one bit per event type in pin->ev_pending and sits on
+ * ctx->ev_list while any bit is set. Queuing an event that is already
+ * queued merges it with the queued one (keeping the newest deadline or
+ * reason), so the queue is bounded by the number of pins and never drops
+ * news. Queuing runs under dinode->lock from the MMU notifier and lm_break:
+ * it must not sleep.
+ */
+#include <linux/eventfd.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/poll.h>
+#include <linux/sched/signal.h>
+#include <linux/uaccess.h>
+
+#include "daxpin.h"
+
+void daxpin_event_queue(struct daxpin_range *pin, unsigned int type)
+{
+	struct daxpin_ctx *ctx = pin->ctx;
+	unsigned long flags;
+
+	spin_lock_irqsave(&ctx->ev_lock, flags);
+	__set_bit(type, &pin->ev_pending);
+	if (type == DAXPIN_EVENT_RECALL)
+		pin->ev_deadline_ns = pin->deadline_ns;
+	if (type == DAXPIN_EVENT_REVOKED)
+		pin->ev_reason = pin->revoke_reason;
+	if (list_empty(&pin->ev_node)) {
+		kref_get(&pin->kref);
+		list_add_tail(&pin->ev_node, &ctx->ev_list);
+	}
+	if (ctx->eventfd)
+		daxpin_eventfd_signal(ctx->eventfd);
+	spin_unlock_irqrestore(&ctx->ev_lock, flags);
+
+	wake_up_interruptible(&ctx->ev_wait);
+	kill_fasync(&ctx->fasync, SIGIO, POLL_IN);
+}
+
+/* Drop the pin's queued events: its handle is gone. */
+void daxpin_event_forget(struct daxpin_range *pin)
+{
+	struct daxpin_ctx *ctx = pin->ctx;
+	bool queued;
+
+	spin_lock_irq(&ctx->ev_lock);
+	queued = !list_empty(&pin->ev_node);
+	list_del_init(&pin->ev_node);
+	pin->ev_pending = 0;
+	spin_unlock_irq(&ctx->ev_lock);
+	if (queued)
+		daxpin_range_put(pin);
+}
+
+/*
+ * Take the next event off the queue into @ev; the pin's reference goes to
+ * *@put when its last queued event is taken. Returns false if none.
+ */
+static bool daxpin_event_pop(struct daxpin_ctx *ctx, struct daxpin_event *ev,
+			     struct daxpin_range **put)
+{
+	struct daxpin_range *pin;
+	unsigned int type;
+
+	*put = NULL;
+	pin = list_first_entry_or_null(&ctx->ev_list, struct daxpin_range,
+				       ev_node);
+	if (!pin)
+		return false;
+	type = find_first_bit(&pin->ev_pending, BITS_PER_LONG);
+	__clear_bit(type, &pin->ev_pending);
+	memset(ev, 0, sizeof(*ev));
+	ev->type = type;
+	ev->handle = pin->handle;
+	if (type == DAXPIN_EVENT_RECALL)
+		ev->deadline_ns = pin->ev_deadline_ns;
+	if (type == DAXPIN_EVENT_REVOKED)
+		ev->reason = pin->ev_reason;
+	if (!pin->ev_pending) {
+		list_del_init(&pin->ev_node);
+		*put = pin;
+	}
+	return true;
+}
+
+ssize_t daxpin_event_read(struct daxpin_ctx *ctx, char __user *buf,
+			  size_t count, bool nonblock)
+{
+	struct daxpin_range *put;
+	struct daxpin_event ev;
+	ssize_t done = 0;
+	int ret;
+
+	if (count < sizeof(ev))
+		return -EINVAL;
+	for (;;) {
+		spin_lock_irq(&ctx->ev_lock);
+		if (!list_empty(&ctx->ev_list))
+			break;
+		spin_unlock_irq(&ctx->ev_lock);
+		if (nonblock)
+			return -EAGAIN;
+		ret = wait_event_interruptible(ctx->ev_wait,
+					       !list_empty(&ctx->ev_list));
+		if (ret)
+			return ret;
+	}
+	/* ctx->ev_lock held, queue not empty. */
+	while (count - done >= sizeof(ev) &&
+	       daxpin_event_pop(ctx, &ev, &put)) {
+		spin_unlock_irq(&ctx->ev_lock);
+		if (put)
+			daxpin_range_put(put);
+		if (copy_to_user(buf + done, &ev, sizeof(ev)))
+			return done ? done : -EFAULT;
+		done += sizeof(ev);
+		spin_lock_irq(&ctx->ev_lock);
+	}
+	spin_unlock_irq(&ctx->ev_lock);
+	return done;
+}
+
+__poll_t daxpin_event_poll(struct daxpin_ctx *ctx, struct file *filp,
+			   poll_table *wait)
+{
+	__poll_t mask = 0;
+
+	poll_wait(filp, &ctx->ev_wait, wait);
+	spin_lock_irq(&ctx->ev_lock);
+	if (!list_empty(&ctx->ev_list))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	spin_unlock_irq(&ctx->ev_lock);
+	return mask;
+}
+
+int daxpin_cmd_set_eventfd(struct daxpin_ucmd *ucmd)
+{
+	struct daxpin_set_eventfd *cmd = ucmd->cmd;
+	struct daxpin_ctx *ctx = ucmd->ctx;
+	struct eventfd_ctx *efd = NULL, *old;
+
+	if (cmd->flags)
+		return -EOPNOTSUPP;
+	if (cmd->__reserved)
+		return -EINVAL;
+	if (cmd->eventfd != -1) {
+		efd = eventfd_ctx_fdget(cmd->eventfd);
+		if (IS_ERR(efd))
+			return PTR_ERR(efd);
+	}
+	spin_lock_irq(&ctx->ev_lock);
+	old = ctx->eventfd;
+	ctx->eventfd = efd;
+	spin_unlock_irq(&ctx->ev_lock);
+	if (old)
+		eventfd_ctx_put(old);
+	return 0;
+}
+
+/* The daxpin file is going: every pin is unpinned already. */
+void daxpin_event_release(struct daxpin_ctx *ctx)
+{
+	WARN_ON_ONCE(!list_empty(&ctx->ev_list));
+	if (ctx->eventfd)
+		eventfd_ctx_put(ctx->eventfd);
+}

@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * daxpin: the per-inode record (struct daxpin_inode) - the interval tree
+ * of the pins on an inode, recall, revocation and the layout lease.
+ *
+ * Recall starts in the MMU notifier of a keeper window (keeper.c): a
+ * truncate, hole punch or other layout change zaps every mapping of the
+ * range before it waits for busy pages, and that zap is reported here,
+ * in the task that is about to wait. Revocation runs in revoke_work once a
+ * recalled pin's deadline passes.
+ *
+ * The layout lease is a second line only. Whenever it is broken while the
+ * keeper windows are in place, the breaker is a write(2) (XFS breaks
+ * layouts on every write) or a change that has already waited for every
+ * pinned page: daxpin lets it go at once and takes it again later, so that
+ * nobody ever waits on it. Only when the holder has unmapped a keeper
+ * window does daxpin hold a breaker off, briefly, while it revokes.
+ */
+#include <linux/hashtable.h>
+#include <linux/interval_tree.h>
+#include <linux/ktime.h>
+#include <linux/anon_inodes.h>
+#include <linux/slab.h>
+
+#include "daxpin.h"
+
+/* Protects daxpin_inodes. */
+static DEFINE_MUTEX(daxpin_inodes_lock);
+static DEFINE_HASHTABLE(daxpin_inodes, 8);
+
+struct workqueue_struct *daxpin_wq;
+
+/* How long a lease breaker is held off after a keeper window was lost. */
+#define DAXPIN_LOST_GRACE_MS	1000
+
+static bool daxpin_lease_break(void *owner, unsigned long *break_time);
+DAXPIN_DEFINE_LEASE_OPS(daxpin_lease_ops, daxpin_lease_break);
+
+static void daxpin_inode_free_work(struct work_struct *work)
+{
+	struct daxpin_inode *dinode =
+		container_of(work, struct daxpin_inode, free_work);
+
+	cancel_delayed_work_sync(&dinode->revoke_work);
+	cancel_work_sync(&dinode->lease_work);
+	if (dinode->lease_held)
+		daxpin_lease_drop(dinode->lease_file, dinode);
+	fput(dinode->shadow);
+	fput(dinode->lease_file);
+	kfree(dinode);
+}
+
+/* Called with daxpin_inodes_lock held, by kref_put_mutex(); drops it. */
+static void daxpin_inode_release(struct kref *kref)
+{
+	struct daxpin_inode *dinode =
+		container_of(kref, struct daxpin_inode, kref);
+
+	hash_del(&dinode->hnode);
+	mutex_unlock(&daxpin_inodes_lock);
+	WARN_ON_ONCE(!RB_EMPTY_ROOT(&dinode->pins.rb_root));
+	WARN_ON_ONCE(!list_empty(&dinode->keepers));
+	/* The works may be what dropped the last reference: free elsewhere. */
+	queue_work(daxpin_wq, &dinode->free_work);
+}
+
+void daxpin_inode_put(struct daxpin_inode *dinode)
+{
+	kref_put_mutex(&dinode->kref, daxpin_inode_release, &daxpin_inodes_lock);
+}
+
+/* Run revoke_work now: it works out what is due and re-arms itself. */
+void daxpin_inode_kick(struct daxpin_inode *dinode)
+{
+	mod_delayed_work(daxpin_wq, &dinode->revoke_work, 0);
+}
+
+static bool daxpin_inode_has_pins(struct daxpin_inode *dinode)
+{
+	lockdep_assert_held(&dinode->lock);
+	return !RB_EMPTY_ROOT(&dinode->pins.rb_root) || dinode->nr_draining;
+}
+
+/*
+ * Called by the lease code under the inode's flc_lock: must not sleep.
+ * Returns true to let the lease go at once.
+ */
+static bool daxpin_lease_break(void *owner, unsigned long *break_time)
+{
+	struct daxpin_inode *dinode = owner;
+	struct interval_tree_node *node;
+	bool release = true;
+
+	spin_lock(&dinode->lock);
+	if (!daxpin_inode_has_pins(dinode)) {
+		dinode->lease_held = false;
+		spin_unlock(&dinode->lock);
+		return true;
+	}
+	if (dinode->nr_lost_windows) {
+		/*
+		 * A keeper window is gone, so this breaker may not have waited
+		 * for the pinned pages: hold it off while revoke_work revokes.
+		 */
+		*break_time = jiffies + msecs_to_jiffies(DAXPIN_LOST_GRACE_MS);
+		release = false;
+		mod_delayed_work(daxpin_wq, &dinode->revoke_work, 0);
+	} else {
+		/* A write(2): the pinned blocks stay where they are. */
+		for (node = interval_tree_iter_first(&dinode->pins, 0, ULONG_MAX);
+		     node; node = interval_tree_iter_next(node, 0, ULONG_MAX))
+			daxpin_event_queue(container_of(node, struct daxpin_range, it),
+					   DAXPIN_EVENT_WRITE_BREAK);
+		dinode->lease_held = false;
+		queue_work(daxpin_wq, &dinode->lease_work);
+	}
+	spin_unlock(&dinode->lock);
+	return release;
+}
+
+/* Take the lease again after a write broke it, while pins remain. */
+static void daxpin_lease_work(struct work_struct *work)
+{
+	struct daxpin_inode *dinode =
+		container_of(work, struct daxpin_inode, lease_work);
+	bool want;
+
+	mutex_lock(&dinode->mutex);
+	spin_lock(&dinode->lock);
+	want = !dinode->lease_held && daxpin_inode_has_pins(dinode);
+	spin_unlock(&dinode->lock);
+	if (want && !daxpin_lease_take(dinode->lease_file, dinode,
+				       &daxpin_lease_ops)) {
+		spin_lock(&dinode->lock);
+		dinode->lease_held = true;
+		spin_unlock(&dinode->lock);
+	}
+	mutex_unlock(&dinode->mutex);
+}
+
+/*
+ * Mark the live pins that overlap [@first, @last] recalled, queue their
+ * events and arm the revocation. Called from the MMU notifier: no sleeping.
+ */
+void daxpin_recall_range(struct daxpin_inode *dinode, pgoff_t first,
+			 pgoff_t last)
+{
+	struct interval_tree_node *node;
+	u64 now = ktime_get_ns(), deadline;
+
+	spin_lock(&dinode->lock);
+	for (node = interval_tree_iter_first(&dinode->pins, first, last); node;
+	     node = interval_tree_iter_next(node, first, last)) {
+		struct daxpin_range *pin =
+			container_of(node, struct daxpin_range, it);
+
+		if (pin->state != DAXPIN_STATE_ACTIVE)
+			continue;
+		deadline = now + (u64)pin->deadline_ms * NSEC_PER_MSEC;
+		pin->state = DAXPIN_STATE_RECALLED;
+		pin->deadline_ns = deadline;
+		daxpin_event_queue(pin, DAXPIN_EVENT_RECALL);
+		if (deadline < dinode->armed_ns) {
+			dinode->armed_ns = deadline;
+			mod_delayed_work(daxpin_wq, &dinode->revoke_work,
+					 nsecs_to_jiffies(deadline - now) + 1);
+		}
+	}
+	spin_unlock(&dinode->lock);
+}
+
+/* Release the pages of drained pins whose pages went idle. */
+static bool daxpin_drain(struct daxpin_inode *dinode)
+{
+	struct daxpin_range *pin, *tmp;
+
+	list_for_each_entry_safe(pin, tmp, &dinode->draining, work_node) {
+		if (daxpin_pages_busy(pin))
+			continue;
+		list_del_init(&pin->work_node);
+		spin_lock(&dinode->lock);
+		dinode->nr_draining--;
+		spin_unlock(&dinode->lock);
+		daxpin_range_drained(pin);
+		daxpin_range_put(pin);
+	}
+	return !list_empty(&dinode->draining);
+}
+
+static void daxpin_revoke_work(struct work_struct *work)
+{
+	struct daxpin_inode *dinode = container_of(to_delayed_work(work),
+						   struct daxpin_inode,
+						   revoke_work);
+	struct interval_tree_node *node;
+	struct daxpin_range *pin, *tmp;
+	u64 now, next = U64_MAX;
+	LIST_HEAD(todo);
+	bool draining;
+
+	mutex_lock(&dinode->mutex);
+	now = ktime_get_ns();
+	spin_lock(&dinode->lock);
+	for (node = interval_tree_iter_first(&dinode->pins, 0, ULONG_MAX); node;
+	     node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
+		pin = container_of(node, struct daxpin_range, it);
+		if (pin->keeper->lost)
+			pin->work_reason = DAXPIN_REVOKE_KEEPER_LOST;
+		else if (pin->state == DAXPIN_STATE_RECALLED &&
+			 pin->deadline_ns <= now)
+			pin->work_reason = DAXPIN_REVOKE_DEADLINE;
+		else if (pin->state == DAXPIN_STATE_RECALLED)
+			next = min(next, pin->deadline_ns);
+		if (pin->work_reason) {
+			kref_get(&pin->kref);
+			list_add_tail(&pin->work_node, &todo);
+		}
+	}
+	spin_unlock(&dinode->lock);
+
+	list_for_each_entry_safe(pin, tmp, &todo, work_node) {
+		list_del_init(&pin->work_node);
+		__daxpin_range_end(pin, DAXPIN_STATE_REVOKED, pin->work_reason);
+		pin->work_reason = 0;
+		daxpin_range_put(pin);
+	}
+	draining = daxpin_drain(dinode);
+
+	spin_lock(&dinode->lock);
+	dinode->armed_ns = next;
+	if (next != U64_MAX)
+		mod_delayed_work(daxpin_wq, &dinode->revoke_work,
+				 nsecs_to_jiffies(next - now) + 1);
+	else if (draining)
+		mod_delayed_work(daxpin_wq, &dinode->revoke_work,
+				 msecs_to_jiffies(DAXPIN_DRAIN_POLL_MS));
+	/* Held off because a keeper was lost: let the breaker go now. */
+	if (dinode->nr_lost_windows && !daxpin_inode_has_pins(dinode) &&
+	    dinode->lease_held) {
+		dinode->lease_held = false;
+		spin_unlock(&dinode->lock);
+		daxpin_lease_drop(dinode->lease_file, dinode);
+	} else {
+		spin_unlock(&dinode->lock);
+	}
+	mutex_unlock(&dinode->mutex);
+}
+
+void daxpin_inode_insert_pin(struct daxpin_range *pin)
+{
+	struct daxpin_inode *dinode = pin->dinode;
+
+	spin_lock(&dinode->lock);
+	interval_tree_insert(&pin->it, &dinode->pins);
+	spin_unlock(&dinode->lock);
+}
+
+static struct daxpin_inode *daxpin_inode_alloc(struct file *file)
+{
+	struct daxpin_inode *dinode;
+
+	dinode = kzalloc(sizeof(*dinode), GFP_KERNEL_ACCOUNT);
+	if (!dinode)
+		return ERR_PTR(-ENOMEM);
+	kref_init(&dinode->kref);
+	mutex_init(&dinode->mutex);
+	spin_lock_init(&dinode->lock);
+	dinode->pins = RB_ROOT_CACHED;
+	INIT_LIST_HEAD(&dinode->keepers);
+	INIT_LIST_HEAD(&dinode->draining);
+	INIT_DELAYED_WORK(&dinode->revoke_work, daxpin_revoke_work);
+	INIT_WORK(&dinode->lease_work, daxpin_lease_work);
+	INIT_WORK(&dinode->free_work, daxpin_inode_free_work);
+	dinode->armed_ns = U64_MAX;
+	dinode->inode = file_inode(file);
+
+	dinode->shadow = anon_inode_getfile("[daxpin-keeper]",
+					    &daxpin_shadow_fops, dinode, O_RDWR);
+	if (IS_ERR(dinode->shadow)) {
+		int ret = PTR_ERR(dinode->shadow);
+
+		kfree(dinode);
+		return ERR_PTR(ret);
+	}
+	/* Mappings of the shadow file are mappings of the pinned inode. */
+	dinode->shadow->f_mapping = file->f_mapping;
+	dinode->lease_file = get_file(file);
+	/*
+	 * The lease needs the caller to own the file or have CAP_LEASE, as
+	 * for F_SETLEASE. Without it pins still hold: the lease only adds
+	 * write(2) notices on XFS.
+	 */
+	dinode->lease_held = !daxpin_lease_take(file, dinode, &daxpin_lease_ops);
+	return dinode;
+}
+
+/* Find or make the record of @file's inode; returns it referenced. */
+struct daxpin_inode *daxpin_inode_get(struct file *file)
+{
+	struct inode *inode = file_inode(file);
+	struct daxpin_inode *dinode;
+
+	mutex_lock(&daxpin_inodes_lock);
+	hash_for_each_possible(daxpin_inodes, dinode, hnode, (unsigned long)inode) {
+		if (dinode->inode == inode) {
+			kref_get(&dinode->kref);
+			goto out;
+		}
+	}
+	dinode = daxpin_inode_alloc(file);
+	if (!IS_ERR(dinode))
+		hash_add(daxpin_inodes, &dinode->hnode, (unsigned long)inode);
+out:
+	mutex_unlock(&daxpin_inodes_lock);
+	return dinode;
+}
+
+int daxpin_inodes_init(void)
+{
+	daxpin_wq = alloc_workqueue("daxpin", WQ_UNBOUND, 0);
+	return daxpin_wq ? 0 : -ENOMEM;
+}
+
+void daxpin_inodes_exit(void)
+{
+	/* Every file is closed: only frees and teardowns may be in flight. */
+	destroy_workqueue(daxpin_wq);
+	WARN_ON_ONCE(!hash_empty(daxpin_inodes));
+}

@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * daxpin: CPU mappings of pins, mmap() on a daxpin file.
+ *
+ * A pin is mapped at its mmap offset on the daxpin file, into a VM_MIXEDMAP
+ * VMA whose pages are inserted as devmap PTEs (no page references). This
+ * VMA is not a mapping of the DAX file: GUP sees a device mapping, so
+ * ibv_reg_mr() can take long-term pins of it, where a mapping of the file
+ * itself gets EOPNOTSUPP. It is also not in the file's i_mmap, so the
+ * filesystem never zaps it: daxpin does, when the pin ends, before the
+ * pages are released. A fault after that gets SIGBUS.
+ *
+ * Every daxpin file has its f_mapping pointed at one address space of the
+ * module's own, in which each pin's offsets are unique, so that one
+ * unmap_mapping_range() zaps every mapping of a pin in every process.
+ */
+#include <linux/fs.h>
+#include <linux/fs_context.h>
+#include <linux/mm.h>
+#include <linux/mount.h>
+#include <linux/pfn_t.h>
+#include <linux/pseudo_fs.h>
+#include <linux/xarray.h>
+
+#include "daxpin.h"
+
+#define DAXPIN_FS_MAGIC		0x64617870	/* "daxp" */
+
+static struct vfsmount *daxpin_mnt;
+static struct inode *daxpin_map_inode;
+/* Pins by mmap cookie (offset >> DAXPIN_MMAP_SHIFT). */
+static DEFINE_XARRAY_ALLOC1(daxpin_cookies);
+
+static vm_fault_t daxpin_map_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct daxpin_range *pin = vma->vm_private_data;
+	pgoff_t index = vmf->pgoff - pin->cookie_pgoff;
+	vm_fault_t ret = VM_FAULT_SIGBUS;
+
+	down_read(&pin->map_lock);
+	if ((pin->state == DAXPIN_STATE_ACTIVE ||
+	     pin->state == DAXPIN_STATE_RECALLED) && index < pin->npages)
+		ret = vmf_insert_mixed(vma, vmf->address,
+				       __pfn_to_pfn_t(page_to_pfn(pin->pages[index]),
+						      PFN_DEV | PFN_MAP));
+	up_read(&pin->map_lock);
+	return ret;
+}
+
+static void daxpin_map_open(struct vm_area_struct *vma)
+{
+	struct daxpin_range *pin = vma->vm_private_data;
+
+	kref_get(&pin->kref);
+}
+
+static void daxpin_map_close(struct vm_area_struct *vma)
+{
+	daxpin_range_put(vma->vm_private_data);
+}
+
+static const struct vm_operations_struct daxpin_map_vm_ops = {
+	.fault = daxpin_map_fault,
+	.open = daxpin_map_open,
+	.close = daxpin_map_close,
+};
+
+int daxpin_ctx_mmap(struct daxpin_ctx *ctx, struct vm_area_struct *vma)
+{
+	unsigned long cookie = vma->vm_pgoff >> (DAXPIN_MMAP_SHIFT - PAGE_SHIFT);
+	struct daxpin_range *pin;
+	pgoff_t index;
+	int ret = 0;
+
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+
+	xa_lock(&daxpin_cookies);
+	pin = xa_load(&daxpin_cookies, cookie);
+	if (pin && pin->ctx == ctx)
+		kref_get(&pin->kref);
+	else
+		pin = NULL;
+	xa_unlock(&daxpin_cookies);
+	if (!pin)
+		return -EINVAL;
+
+	index = vma->vm_pgoff - pin->cookie_pgoff;
+	if (index >= pin->npages || vma_pages(vma) > pin->npages - index) {
+		ret = -EINVAL;
+		goto out_put;
+	}
+	if (!(pin->flags & DAXPIN_PIN_WRITE)) {
+		if (vma->vm_flags & VM_WRITE) {
+			ret = -EACCES;
+			goto out_put;
+		}
+		daxpin_vm_flags_clear(vma, VM_MAYWRITE);
+	}
+	down_read(&pin->map_lock);
+	if (pin->state != DAXPIN_STATE_ACTIVE &&
+	    pin->state != DAXPIN_STATE_RECALLED)
+		ret = -ENXIO;
+	up_read(&pin->map_lock);
+	if (ret)
+		goto out_put;
+
+	vma->vm_private_data = pin;
+	vma->vm_ops = &daxpin_map_vm_ops;
+	daxpin_vm_flags_set(vma, VM_MIXEDMAP | VM_DONTEXPAND | VM_DONTDUMP);
+	return 0;
+
+out_put:
+	daxpin_range_put(pin);
+	return ret;
+}
+
+/* Give @pin its mmap cookie, making it mappable. */
+int daxpin_map_publish(struct daxpin_range *pin)
+{
+	u32 cookie;
+	int ret;
+
+	ret = xa_alloc(&daxpin_cookies, &cookie, pin,
+		       XA_LIMIT(1, (1U << (63 - DAXPIN_MMAP_SHIFT)) - 1),
+		       GFP_KERNEL_ACCOUNT);
+	if (ret)
+		return ret == -EBUSY ? -ENOSPC : ret;
+	pin->cookie = cookie;
+	pin->cookie_pgoff = (pgoff_t)cookie << (DAXPIN_MMAP_SHIFT - PAGE_SHIFT);
+	pin->published = true;
+	return 0;
+}
+
+/*
+ * The handle is gone: new mmap() calls stop finding the pin and the cookie
+ * may serve another pin. Old mappings still refer to this pin (and get
+ * SIGBUS); zapping a reused cookie's range only costs them a fault.
+ */
+void daxpin_map_unpublish(struct daxpin_range *pin)
+{
+	if (pin->published)
+		xa_erase(&daxpin_cookies, pin->cookie);
+	pin->published = false;
+}
+
+/* Zap every CPU mapping of the pin, in every process. */
+void daxpin_map_zap(struct daxpin_range *pin)
+{
+	if (pin->cookie)
+		unmap_mapping_range(daxpin_map_inode->i_mapping,
+				    (loff_t)pin->cookie_pgoff << PAGE_SHIFT,
+				    (loff_t)pin->npages << PAGE_SHIFT, 1);
+}
+
+void daxpin_map_attach(struct file *filp)
+{
+	filp->f_mapping = daxpin_map_inode->i_mapping;
+}
+
+static int daxpin_fs_init_fs_context(struct fs_context *fc)
+{
+	return init_pseudo(fc, DAXPIN_FS_MAGIC) ? 0 : -ENOMEM;
+}
+
+static struct file_system_type daxpin_fs_type = {
+	.name = "daxpin",
+	.init_fs_context = daxpin_fs_init_fs_context,
+	.kill_sb = kill_anon_super,
+};
+
+int daxpin_map_init(void)
+{
+	daxpin_mnt = kern_mount(&daxpin_fs_type);
+	if (IS_ERR(daxpin_mnt))
+		return PTR_ERR(daxpin_mnt);
+	daxpin_map_inode = alloc_anon_inode(daxpin_mnt->mnt_sb);
+	if (IS_ERR(daxpin_map_inode)) {
+		kern_unmount(daxpin_mnt);
+		return PTR_ERR(daxpin_map_inode);
+	}
+	return 0;
+}
+
+void daxpin_map_exit(void)
+{
+	iput(daxpin_map_inode);
+	kern_unmount(daxpin_mnt);
+	WARN_ON_ONCE(!xa_empty(&daxpin_cookies));
+}
