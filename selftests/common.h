@@ -188,12 +188,18 @@ static inline int run_op(const char *path, enum layout_op op, off_t size)
 	return ret;
 }
 
+/*
+ * The child closes what it inherited: a daxpin file it kept open would
+ * keep the very pins it waits for alive.
+ */
 static inline pid_t spawn_op(const char *path, enum layout_op op, off_t size)
 {
 	pid_t pid = fork();
 
-	if (pid == 0)
+	if (pid == 0) {
+		closefrom(3);
 		_exit(run_op(path, op, size));
+	}
 	return pid;
 }
 

@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Revocation at the deadline, what a revoked pin looks like, write(2) on a
+ * pinned file, the event options (eventfd, SIGIO), fork, and a keeper
+ * window unmapped by its holder.
+ */
+#include <setjmp.h>
+#include <sys/eventfd.h>
+
+#include "kselftest_harness.h"
+#include "common.h"
+
+#define FILE_SIZE	(4 * 1024 * 1024UL)
+#define PROMPT_MS	5000
+#define DEADLINE_MS	300
+/* Revocation after the deadline takes at most this (emulated, KASAN). */
+#define REVOKE_BOUND_MS	5000
+
+FIXTURE(revoke) {
+	int dfd;
+	int ffd;
+	char path[4096];
+};
+
+FIXTURE_SETUP(revoke)
+{
+	self->dfd = daxpin_open();
+	ASSERT_LE(0, self->dfd);
+	self->ffd = make_file(env_or_die("DAXPIN_DAX_DIR"), "revoke-test",
+			      FILE_SIZE, self->path, sizeof(self->path));
+	ASSERT_LE(0, self->ffd);
+}
+
+FIXTURE_TEARDOWN(revoke)
+{
+	if (self->dfd >= 0)
+		close(self->dfd);
+	close(self->ffd);
+	unlink(self->path);
+}
+
+static sigjmp_buf sigbus_jmp;
+
+static void on_sigbus(int sig)
+{
+	siglongjmp(sigbus_jmp, 1);
+}
+
+static int touch_sigbus(volatile char *p)
+{
+	struct sigaction sa = { .sa_handler = on_sigbus }, old;
+	int hit = 0;
+
+	sigaction(SIGBUS, &sa, &old);
+	if (sigsetjmp(sigbus_jmp, 1))
+		hit = 1;
+	else
+		*p = 1;
+	sigaction(SIGBUS, &old, NULL);
+	return hit;
+}
+
+/* The holder ignores the recall: the truncate goes on after the deadline. */
+TEST_F(revoke, deadline)
+{
+	struct daxpin_event ev;
+	struct daxpin_query q;
+	struct daxpin_pin p;
+	uint64_t t0, took;
+	char *map;
+	pid_t pid;
+
+	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, 0, FILE_SIZE,
+			       DAXPIN_PIN_WRITE, DEADLINE_MS, &p));
+	map = mmap(NULL, FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   self->dfd, p.out_mmap_offset);
+	ASSERT_NE(MAP_FAILED, map);
+	EXPECT_EQ(0, touch_sigbus(map + 5 * PAGE));
+
+	t0 = now_ns();
+	pid = spawn_op(self->path, OP_TRUNCATE, FILE_SIZE);
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(0, next_event(self->dfd, PROMPT_MS, &ev));
+	EXPECT_EQ((__u32)DAXPIN_EVENT_RECALL, ev.type);
+	/* Still mapped and working during the grace period. */
+	EXPECT_EQ(0, touch_sigbus(map + 6 * PAGE));
+
+	ASSERT_EQ(0, wait_child(pid, DEADLINE_MS + REVOKE_BOUND_MS));
+	took = (now_ns() - t0) / 1000000;
+	TH_LOG("truncate took %llu ms with a %d ms deadline",
+	       (unsigned long long)took, DEADLINE_MS);
+	EXPECT_LE((uint64_t)DEADLINE_MS, took);
+	EXPECT_EQ((off_t)FILE_SIZE / 2, lseek(self->ffd, 0, SEEK_END));
+
+	ASSERT_EQ(0, next_event(self->dfd, PROMPT_MS, &ev));
+	EXPECT_EQ((__u32)DAXPIN_EVENT_REVOKED, ev.type);
+	EXPECT_EQ(p.out_handle, ev.handle);
+	EXPECT_EQ((__u32)DAXPIN_REVOKE_DEADLINE, ev.reason);
+	ASSERT_EQ(0, query(self->dfd, p.out_handle, &q));
+	EXPECT_EQ((__u32)DAXPIN_STATE_REVOKED, q.out_state);
+	EXPECT_EQ((__u32)DAXPIN_REVOKE_DEADLINE, q.out_revoke_reason);
+
+	/* Revoked: no access, no new mapping, but the handle is there. */
+	EXPECT_EQ(1, touch_sigbus(map + 6 * PAGE));
+	EXPECT_EQ(1, touch_sigbus(map + FILE_SIZE - PAGE));
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, PAGE, PROT_READ, MAP_SHARED, self->dfd,
+				   p.out_mmap_offset));
+	EXPECT_EQ(ENXIO, errno);
+	EXPECT_EQ(0, unpin(self->dfd, p.out_handle));
+	EXPECT_EQ(-ENOENT, unpin(self->dfd, p.out_handle));
+	munmap(map, FILE_SIZE);
+}
+
+/*
+ * write(2) does not wait for a pin: the pinned blocks do not move. XFS
+ * breaks its layout lease on every write, which the holder hears of;
+ * ext4 breaks no lease and says nothing.
+ */
+TEST_F(revoke, write_does_not_wait)
+{
+	const char *fs = env_or_die("DAXPIN_FS");
+	struct daxpin_event ev;
+	struct daxpin_query q;
+	struct daxpin_pin p;
+	pid_t pid;
+	int ret;
+
+	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, 0, FILE_SIZE,
+			       DAXPIN_PIN_WRITE, 0, &p));
+	pid = spawn_op(self->path, OP_PWRITE, FILE_SIZE);
+	ASSERT_LT(0, pid);
+	EXPECT_EQ(0, wait_child(pid, PROMPT_MS));
+	ret = next_event(self->dfd, 500, &ev);
+	if (!strcmp(fs, "xfs")) {
+		ASSERT_EQ(0, ret);
+		EXPECT_EQ((__u32)DAXPIN_EVENT_WRITE_BREAK, ev.type);
+		EXPECT_EQ(p.out_handle, ev.handle);
+	} else {
+		EXPECT_EQ(-ETIMEDOUT, ret);
+	}
+	ASSERT_EQ(0, query(self->dfd, p.out_handle, &q));
+	EXPECT_EQ((__u32)DAXPIN_STATE_ACTIVE, q.out_state);
+	/* Writes keep working, and keep being reported, on the same pin. */
+	pid = spawn_op(self->path, OP_PWRITE, FILE_SIZE);
+	EXPECT_EQ(0, wait_child(pid, PROMPT_MS));
+	if (!strcmp(fs, "xfs")) {
+		usleep(100 * 1000);	/* the lease is taken again by a worker */
+		pid = spawn_op(self->path, OP_PWRITE, FILE_SIZE);
+		EXPECT_EQ(0, wait_child(pid, PROMPT_MS));
+		EXPECT_EQ(0, next_event(self->dfd, 500, &ev));
+	}
+}
+
+static volatile sig_atomic_t got_sigio;
+
+static void on_sigio(int sig)
+{
+	got_sigio = 1;
+}
+
+TEST_F(revoke, eventfd_and_sigio)
+{
+	struct daxpin_set_eventfd set = { .size = sizeof(set) };
+	struct sigaction sa = { .sa_handler = SIG_IGN };
+	struct daxpin_event ev;
+	struct daxpin_pin p;
+	uint64_t count = 0;
+	int efd;
+	pid_t pid;
+
+	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ASSERT_LE(0, efd);
+	set.eventfd = efd;
+	ASSERT_EQ(0, ioctl_err(self->dfd, DAXPIN_SET_EVENTFD, &set));
+	sa.sa_handler = on_sigio;
+	sigaction(SIGIO, &sa, NULL);
+	ASSERT_EQ(0, fcntl(self->dfd, F_SETOWN, getpid()));
+	ASSERT_EQ(0, fcntl(self->dfd, F_SETFL, fcntl(self->dfd, F_GETFL) | O_ASYNC));
+
+	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, 0, PAGE,
+			       DAXPIN_PIN_WRITE, 60000, &p));
+	pid = spawn_op(self->path, OP_TRUNCATE, FILE_SIZE);
+	ASSERT_EQ(0, next_event(self->dfd, PROMPT_MS, &ev));
+	EXPECT_EQ(8, read(efd, &count, sizeof(count)));
+	EXPECT_LE(1ull, count);
+	EXPECT_EQ(1, got_sigio);
+	EXPECT_EQ(0, unpin(self->dfd, p.out_handle));
+	EXPECT_EQ(0, wait_child(pid, PROMPT_MS));
+
+	/* Bad eventfds; -1 switches it off. */
+	set.eventfd = self->ffd;
+	EXPECT_EQ(-EINVAL, ioctl_err(self->dfd, DAXPIN_SET_EVENTFD, &set));
+	set.eventfd = 9999;
+	EXPECT_EQ(-EBADF, ioctl_err(self->dfd, DAXPIN_SET_EVENTFD, &set));
+	set.eventfd = -1;
+	EXPECT_EQ(0, ioctl_err(self->dfd, DAXPIN_SET_EVENTFD, &set));
+	close(efd);
+}
+
+/* Events merge per pin and type: the queue cannot overflow. */
+TEST_F(revoke, events_merge)
+{
+	struct daxpin_event evs[8];
+	struct daxpin_pin p[3];
+	ssize_t n;
+	pid_t pid;
+	int i;
+
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, pin_range(self->dfd, self->ffd, i * PAGE, PAGE,
+				       DAXPIN_PIN_WRITE, 60000, &p[i]));
+	pid = spawn_op(self->path, OP_TRUNCATE, FILE_SIZE);
+	/* Let the truncate retry (and zap) a few times. */
+	usleep(500 * 1000);
+	EXPECT_EQ(-ETIMEDOUT, wait_child(pid, 10));
+	n = read(self->dfd, evs, sizeof(evs));
+	EXPECT_EQ((ssize_t)(3 * sizeof(evs[0])), n);
+	for (i = 0; i < 3; i++)
+		EXPECT_EQ((__u32)DAXPIN_EVENT_RECALL, evs[i].type);
+	/* A buffer too small for one record. */
+	EXPECT_EQ(-1, read(self->dfd, evs, sizeof(evs[0]) - 1));
+	EXPECT_EQ(EINVAL, errno);
+	for (i = 0; i < 3; i++)
+		EXPECT_EQ(0, unpin(self->dfd, p[i].out_handle));
+	EXPECT_EQ(0, wait_child(pid, PROMPT_MS));
+}
+
+/* A forked child shares the daxpin file: same pins, same mappings. */
+TEST_F(revoke, fork_child_view)
+{
+	struct daxpin_pin p;
+	char *map;
+	pid_t pid;
+	int status;
+
+	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, 0, PAGE,
+			       DAXPIN_PIN_WRITE, 0, &p));
+	map = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, self->dfd,
+		   p.out_mmap_offset);
+	ASSERT_NE(MAP_FAILED, map);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct daxpin_query q;
+
+		if (query(self->dfd, p.out_handle, &q) ||
+		    q.out_state != DAXPIN_STATE_ACTIVE)
+			_exit(1);
+		strcpy(map, "child");
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_STREQ("child", map);
+	EXPECT_EQ(0, unpin(self->dfd, p.out_handle));
+	munmap(map, PAGE);
+}
+
+/* The holder unmaps daxpin's keeper window: its pins are revoked at once. */
+TEST_F(revoke, keeper_unmapped)
+{
+	unsigned long start = 0, end = 0;
+	struct daxpin_event ev;
+	struct daxpin_pin p;
+	char line[512];
+	FILE *maps;
+
+	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, 0, PAGE,
+			       DAXPIN_PIN_WRITE, 0, &p));
+	maps = fopen("/proc/self/maps", "r");
+	ASSERT_NE(NULL, maps);
+	while (fgets(line, sizeof(line), maps))
+		if (strstr(line, "[daxpin-keeper]") &&
+		    sscanf(line, "%lx-%lx", &start, &end) == 2)
+			break;
+	fclose(maps);
+	ASSERT_NE(0ul, start);
+	/* It cannot be split or moved, only unmapped whole. */
+	EXPECT_EQ(-1, munmap((void *)start, PAGE));
+	EXPECT_EQ(EINVAL, errno);
+	ASSERT_EQ(0, munmap((void *)start, end - start));
+	ASSERT_EQ(0, next_event(self->dfd, PROMPT_MS, &ev));
+	EXPECT_EQ((__u32)DAXPIN_EVENT_REVOKED, ev.type);
+	EXPECT_EQ((__u32)DAXPIN_REVOKE_KEEPER_LOST, ev.reason);
+	EXPECT_EQ(0, unpin(self->dfd, p.out_handle));
+}
+
+TEST_HARNESS_MAIN
