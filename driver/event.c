@@ -37,8 +37,9 @@ void daxpin_event_queue(struct daxpin_range *pin, unsigned int type)
 		daxpin_eventfd_signal(ctx->eventfd);
 	spin_unlock_irqrestore(&ctx->ev_lock, flags);
 
-	wake_up_interruptible(&ctx->ev_wait);
+	/* SIGIO first: a woken reader must find the signal already sent. */
 	kill_fasync(&ctx->fasync, SIGIO, POLL_IN);
+	wake_up_interruptible(&ctx->ev_wait);
 }
 
 /* Drop the pin's queued events: its handle is gone. */

@@ -116,8 +116,37 @@ TEST_F(revoke, deadline)
  * breaks its layout lease on every write, which the holder hears of;
  * ext4 breaks no lease and says nothing.
  */
+/* Whether /proc/locks lists a lease on the inode of @fd. */
+static int has_lease(int fd, char *dump, size_t dumplen)
+{
+	char line[256], want[64];
+	struct stat st;
+	size_t used = 0;
+	int found = 0;
+	FILE *f;
+
+	if (fstat(fd, &st))
+		return -1;
+	snprintf(want, sizeof(want), ":%lu ", (unsigned long)st.st_ino);
+	f = fopen("/proc/locks", "r");
+	if (!f)
+		return -1;
+	dump[0] = 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (strstr(line, "LEASE") && strstr(line, want))
+			found = 1;
+		if (used + strlen(line) < dumplen) {
+			strcpy(dump + used, line);
+			used += strlen(line);
+		}
+	}
+	fclose(f);
+	return found;
+}
+
 TEST_F(revoke, write_does_not_wait)
 {
+	char locks[2048];
 	const char *fs = env_or_die("DAXPIN_FS");
 	struct daxpin_event ev;
 	struct daxpin_query q;
@@ -127,6 +156,9 @@ TEST_F(revoke, write_does_not_wait)
 
 	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, 0, FILE_SIZE,
 			       DAXPIN_PIN_WRITE, 0, &p));
+	/* The layout lease is in place (the caller owns the file). */
+	EXPECT_EQ(1, has_lease(self->ffd, locks, sizeof(locks)))
+		TH_LOG("/proc/locks:\n%s", locks);
 	pid = spawn_op(self->path, OP_PWRITE, FILE_SIZE);
 	ASSERT_LT(0, pid);
 	EXPECT_EQ(0, wait_child(pid, PROMPT_MS));

@@ -3,12 +3,14 @@
  * libdaxpin: thin wrappers over the ioctls of /dev/daxpin.
  *
  * Every function returns 0 (or a non-negative value where it says so) on
- * success and a negative errno on failure; errno itself is left as the
- * system call set it. See daxpin(7) and the man page of each function.
+ * success and a negative errno on failure. The errnos are those of
+ * docs/ioctl.md. See daxpin(7) and the man page of each function.
  */
 #ifndef LIBDAXPIN_H
 #define LIBDAXPIN_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <linux/daxpin.h>
 
 #ifdef __cplusplus
@@ -20,6 +22,37 @@ int daxpin_open(void);
 
 /* Fill @info (its size field is set for you) from DAXPIN_INFO. */
 int daxpin_get_info(int fd, struct daxpin_info *info);
+
+/*
+ * Pin [@offset, @offset + @length) of @file_fd. @flags: DAXPIN_PIN_WRITE
+ * or 0; @deadline_ms: 0 for the module's default. On success *@handle and
+ * (if not NULL) *@mmap_offset are set.
+ */
+int daxpin_pin(int fd, int file_fd, uint64_t offset, uint64_t length,
+	       uint32_t flags, uint32_t deadline_ms, uint32_t *handle,
+	       uint64_t *mmap_offset);
+
+/* End a pin. */
+int daxpin_unpin(int fd, uint32_t handle);
+
+/* Fill @query (size and handle are set for you) from DAXPIN_QUERY. */
+int daxpin_query(int fd, uint32_t handle, struct daxpin_query *query);
+
+/*
+ * mmap() @length bytes of pin @handle, from @delta bytes into it, with
+ * @prot (PROT_READ, PROT_WRITE). Returns the address, or NULL with errno.
+ */
+void *daxpin_map(int fd, uint32_t handle, uint64_t delta, size_t length,
+		 int prot);
+
+/*
+ * Read up to @max events into @events; waits for the first one unless the
+ * fd is O_NONBLOCK. Returns the number read or -errno.
+ */
+int daxpin_read_events(int fd, struct daxpin_event *events, unsigned int max);
+
+/* Signal @eventfd on each new event (-1: stop). */
+int daxpin_set_eventfd(int fd, int eventfd);
 
 #ifdef __cplusplus
 }
