@@ -164,7 +164,11 @@ TEST_F(revoke, write_does_not_wait)
 	EXPECT_EQ(0, wait_child(pid, PROMPT_MS));
 	ret = next_event(self->dfd, 500, &ev);
 	if (!strcmp(fs, "xfs")) {
-		ASSERT_EQ(0, ret);
+		ASSERT_EQ(0, ret) {
+			query(self->dfd, p.out_handle, &q);
+			has_lease(self->ffd, locks, sizeof(locks));
+			TH_LOG("state %u; /proc/locks:\n%s", q.out_state, locks);
+		}
 		EXPECT_EQ((__u32)DAXPIN_EVENT_WRITE_BREAK, ev.type);
 		EXPECT_EQ(p.out_handle, ev.handle);
 	} else {
