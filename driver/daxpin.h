@@ -17,6 +17,7 @@
  *   daxpin_pin     one pinned range: its pages, state and deadline.
  *
  * Lock order, outermost first:
+ *   daxpin_ctxs_lock, daxpin_inodes_lock (mutexes) >
  *   ctx->lock (mutex) > dinode->mutex (mutex) > mmap_lock >
  *   pin->map_lock (rwsem) > the inode's flc_lock (spinlock, lease code) >
  *   dinode->lock (spinlock) > ctx->ev_lock (spinlock)
@@ -39,6 +40,7 @@
 #include <linux/mmu_notifier.h>
 #include <linux/workqueue.h>
 #include <linux/poll.h>
+#include <linux/seq_file.h>
 #include <linux/daxpin.h>
 
 #include "compat.h"
@@ -70,7 +72,7 @@ struct daxpin_keeper;
  * @ev_wait: readers and pollers waiting for events
  * @fasync: SIGIO subscribers
  * @eventfd: eventfd to signal on each new event, or NULL
- * @list: on daxpin_ctx_list, for the admin listing
+ * @list: on the list of open daxpin files (procfs.c), for /proc/daxpin
  *
  * Created by open(), freed when the file's last reference goes.
  */
@@ -285,6 +287,16 @@ void daxpin_recall_range(struct daxpin_inode *dinode, pgoff_t first,
 			 pgoff_t last);
 int daxpin_inodes_init(void);
 void daxpin_inodes_exit(void);
+void daxpin_inodes_show_draining(struct seq_file *m,
+				 void (*show)(struct seq_file *m, pid_t pid,
+					      struct daxpin_range *pin,
+					      const char *state));
+
+/* procfs.c */
+void daxpin_ctx_register(struct daxpin_ctx *ctx);
+void daxpin_ctx_unregister(struct daxpin_ctx *ctx);
+int daxpin_proc_init(void);
+void daxpin_proc_exit(void);
 
 /* keeper.c */
 struct daxpin_keeper *daxpin_keeper_get(struct daxpin_inode *dinode,

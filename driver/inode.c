@@ -315,6 +315,26 @@ out:
 	return dinode;
 }
 
+/* List the draining pins of every inode (for /proc/daxpin). */
+void daxpin_inodes_show_draining(struct seq_file *m,
+				 void (*show)(struct seq_file *m, pid_t pid,
+					      struct daxpin_range *pin,
+					      const char *state))
+{
+	struct daxpin_inode *dinode;
+	struct daxpin_range *pin;
+	unsigned int bkt;
+
+	mutex_lock(&daxpin_inodes_lock);
+	hash_for_each(daxpin_inodes, bkt, dinode, hnode) {
+		mutex_lock(&dinode->mutex);
+		list_for_each_entry(pin, &dinode->draining, work_node)
+			show(m, 0, pin, "draining");
+		mutex_unlock(&dinode->mutex);
+	}
+	mutex_unlock(&daxpin_inodes_lock);
+}
+
 int daxpin_inodes_init(void)
 {
 	daxpin_wq = alloc_workqueue("daxpin", WQ_UNBOUND, 0);

@@ -52,6 +52,7 @@ static int daxpin_fops_open(struct inode *inode, struct file *filp)
 	init_waitqueue_head(&ctx->ev_wait);
 	filp->private_data = ctx;
 	daxpin_map_attach(filp);
+	daxpin_ctx_register(ctx);
 	return 0;
 }
 
@@ -59,6 +60,7 @@ static int daxpin_fops_release(struct inode *inode, struct file *filp)
 {
 	struct daxpin_ctx *ctx = filp->private_data;
 
+	daxpin_ctx_unregister(ctx);
 	daxpin_ctx_unpin_all(ctx);
 	daxpin_event_release(ctx);
 	xa_destroy(&ctx->pins);
@@ -136,11 +138,16 @@ static int __init daxpin_init(void)
 	ret = daxpin_map_init();
 	if (ret)
 		goto out_inodes;
-	ret = misc_register(&daxpin_misc);
+	ret = daxpin_proc_init();
 	if (ret)
 		goto out_map;
+	ret = misc_register(&daxpin_misc);
+	if (ret)
+		goto out_proc;
 	return 0;
 
+out_proc:
+	daxpin_proc_exit();
 out_map:
 	daxpin_map_exit();
 out_inodes:
@@ -151,6 +158,7 @@ out_inodes:
 static void __exit daxpin_exit(void)
 {
 	misc_deregister(&daxpin_misc);
+	daxpin_proc_exit();
 	/* Teardowns in flight may still unmap and free: let them finish. */
 	daxpin_inodes_exit();
 	daxpin_map_exit();

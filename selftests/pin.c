@@ -403,4 +403,39 @@ TEST_F(pin, many_overlapping)
 		EXPECT_EQ(0, unpin(self->dfd, i));
 }
 
+/* /proc/daxpin lists every pin with its owner, file, range and state. */
+TEST_F(pin, proc_listing)
+{
+	char want[4200], line[4400];
+	struct daxpin_pin p;
+	int found = 0;
+	FILE *f;
+
+	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, 2 * PAGE, 4 * PAGE,
+			       DAXPIN_PIN_WRITE, 0, &p));
+	snprintf(want, sizeof(want), "%s\n", self->path);
+	f = fopen("/proc/daxpin", "r");
+	ASSERT_NE(NULL, f);
+	while (fgets(line, sizeof(line), f)) {
+		int pid;
+		unsigned int handle;
+		char state[16];
+		unsigned long long off, len;
+
+		if (!strstr(line, want))
+			continue;
+		ASSERT_EQ(5, sscanf(line, "%d %u %15s %*s %llx %llx", &pid, &handle,
+				    state, &off, &len));
+		EXPECT_EQ(getpid(), pid);
+		EXPECT_EQ(p.out_handle, handle);
+		EXPECT_STREQ("active", state);
+		EXPECT_EQ(2 * PAGE, off);
+		EXPECT_EQ(4 * PAGE, len);
+		found++;
+	}
+	fclose(f);
+	EXPECT_EQ(1, found);
+	EXPECT_EQ(0, unpin(self->dfd, p.out_handle));
+}
+
 TEST_HARNESS_MAIN

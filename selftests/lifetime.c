@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Lifetime and privilege: a daxpin file passed to another process with
+ * SCM_RIGHTS keeps its pins after the pinning process exits; an ordinary
+ * user pins only what it can open; a pinned file keeps its file system
+ * mounted.
+ */
+#include <sys/mount.h>
+#include <sys/socket.h>
+
+#include "kselftest_harness.h"
+#include "common.h"
+
+#define FILE_SIZE	(4 * 1024 * 1024UL)
+#define PROMPT_MS	5000
+
+static int send_fd(int sock, int fd)
+{
+	char data = 'f', cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { .iov_base = &data, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
+}
+
+static int recv_fd(int sock)
+{
+	char data, cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = &data, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cmsg;
+	int fd;
+
+	if (recvmsg(sock, &msg, 0) != 1)
+		return -1;
+	cmsg = CMSG_FIRSTHDR(&msg);
+	if (!cmsg || cmsg->cmsg_type != SCM_RIGHTS)
+		return -1;
+	memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
+	return fd;
+}
+
+FIXTURE(lifetime) {
+	int ffd;
+	char path[4096];
+};
+
+FIXTURE_SETUP(lifetime)
+{
+	self->ffd = make_file(env_or_die("DAXPIN_DAX_DIR"), "lifetime-test",
+			      FILE_SIZE, self->path, sizeof(self->path));
+	ASSERT_LE(0, self->ffd);
+}
+
+FIXTURE_TEARDOWN(lifetime)
+{
+	close(self->ffd);
+	unlink(self->path);
+}
+
+/*
+ * The pinning process sends its daxpin file away and exits: the pins live
+ * on in the receiver, recall reaches it, and it can unpin.
+ */
+TEST_F(lifetime, scm_rights_outlives_the_pinner)
+{
+	struct daxpin_event ev;
+	struct daxpin_query q;
+	int sv[2], dfd, status;
+	pid_t pinner, op;
+
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	pinner = fork();
+	ASSERT_LE(0, pinner);
+	if (pinner == 0) {
+		int fd = daxpin_open();
+
+		if (fd < 0 || pin_range(fd, self->ffd, 0, FILE_SIZE,
+					DAXPIN_PIN_WRITE, 60000, NULL))
+			_exit(1);
+		_exit(send_fd(sv[1], fd) ? 2 : 0);
+	}
+	dfd = recv_fd(sv[0]);
+	ASSERT_LE(0, dfd);
+	ASSERT_EQ(pinner, waitpid(pinner, &status, 0));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+
+	ASSERT_EQ(0, query(dfd, 1, &q));
+	EXPECT_EQ((__u32)DAXPIN_STATE_ACTIVE, q.out_state);
+	op = spawn_op(self->path, OP_TRUNCATE, FILE_SIZE);
+	ASSERT_LT(0, op);
+	ASSERT_EQ(0, next_event(dfd, PROMPT_MS, &ev));
+	EXPECT_EQ((__u32)DAXPIN_EVENT_RECALL, ev.type);
+	EXPECT_EQ(-ETIMEDOUT, wait_child(op, 300));
+	EXPECT_EQ(0, unpin(dfd, 1));
+	EXPECT_EQ(0, wait_child(op, PROMPT_MS));
+	close(dfd);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/*
+ * An ordinary user given a daxpin file pins only what it can open for the
+ * access it asks: the pin maps the file through the user's own descriptor.
+ */
+TEST_F(lifetime, unprivileged_needs_file_access)
+{
+	char buf[PAGE];
+	int dfd, status;
+	pid_t pid;
+
+	memset(buf, 'd', sizeof(buf));
+	ASSERT_EQ((ssize_t)PAGE, pwrite(self->ffd, buf, PAGE, 0));
+	ASSERT_EQ(0, fchmod(self->ffd, 0644));	/* root's, readable by all */
+	dfd = daxpin_open();
+	ASSERT_LE(0, dfd);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct daxpin_pin p;
+		int ro;
+
+		if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+			_exit(10);
+		if (open(self->path, O_RDWR) >= 0 || errno != EACCES)
+			_exit(11);
+		ro = open(self->path, O_RDONLY);
+		if (ro < 0)
+			_exit(12);
+		if (pin_range(dfd, ro, 0, PAGE, DAXPIN_PIN_WRITE, 0, NULL) != -EACCES)
+			_exit(13);
+		if (pin_range(dfd, ro, 0, PAGE, 0, 0, &p))
+			_exit(14);
+		_exit(unpin(dfd, p.out_handle) ? 15 : 0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	close(dfd);
+}
+
+/* daxpin holds the pinned file: its file system cannot be unmounted. */
+TEST_F(lifetime, pinned_file_keeps_fs_mounted)
+{
+	struct daxpin_pin p;
+	int dfd = daxpin_open();
+
+	ASSERT_LE(0, dfd);
+	ASSERT_EQ(0, pin_range(dfd, self->ffd, 0, PAGE, DAXPIN_PIN_WRITE, 0, &p));
+	close(self->ffd);
+	self->ffd = -1;
+	EXPECT_EQ(-1, umount2(env_or_die("DAXPIN_DAX_DIR"), 0));
+	EXPECT_EQ(EBUSY, errno);
+	EXPECT_EQ(0, unpin(dfd, p.out_handle));
+	close(dfd);
+}
+
+TEST_HARNESS_MAIN
