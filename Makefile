@@ -6,6 +6,7 @@
 # make lint           checkpatch --strict and sparse (C=2) on driver/ and uapi/
 # make check          the whole test suite in QEMU guests (see bench/)
 # make demo           boot a guest with pmem and show daxpin working
+# make benchmark      pin/unpin cost, recall latency, many pins (figures)
 # make vm-shell       a shell in a guest with daxpin loaded
 #
 # The build host's own kernel is never used (it has no module support):
@@ -20,7 +21,7 @@ KSRC = $(shell $(CURDIR)/bench/linux-source.sh)
 KERNEL_FILES = $(wildcard driver/*.c driver/*.h) uapi/linux/daxpin.h
 
 .PHONY: all module userlib selftests examples lint checkpatch sparse \
-	check demo vm-shell bench clean
+	check demo benchmark vm-shell clean
 
 all: module userlib selftests examples
 
@@ -59,6 +60,9 @@ check:
 
 demo:
 	bench/check.sh --demo $(if $(KVER_SET),KVER=$(KVER_SET))
+
+benchmark:
+	bench/check.sh --benchmark $(if $(KVER_SET),KVER=$(KVER_SET)) $(if $(FS),FS=$(FS))
 
 vm-shell:
 	bench/check.sh --shell $(if $(KVER_SET),KVER=$(KVER_SET)) $(if $(FS),FS=$(FS))

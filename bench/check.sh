@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# check.sh [--demo | --shell] [KVER=NAME[,NAME]] [FS=FS[,FS]] [T=GLOB]
+# check.sh [--demo | --shell | --benchmark] [KVER=NAME[,NAME]] [FS=FS[,FS]] [T=GLOB]
 #
 # The whole test suite (what `make check` and CI run): install what is
 # missing, build daxpin for every kernel of bench/kernels.list, boot each in
@@ -19,6 +19,7 @@ mode=check kernels="" fsel="" tsel="*"
 for a in "$@"; do
 	case $a in
 	--demo) mode=demo ;;
+	--benchmark) mode=benchmark ;;
 	--shell) mode=shell ;;
 	KVER=*) kernels=${a#KVER=} ;;
 	FS=*) fsel=${a#FS=} ;;
@@ -119,11 +120,12 @@ for k in "${selected[@]}"; do
 		fs=${fsel%%,*}
 		fs=${fs:-${FSLIST%% *}}
 		"$BENCH_DIR/run-guest.sh" "$k" "$fs" "$mode" || true
-		if [ "$mode" = demo ]; then
+		if [ "$mode" = demo ] || [ "$mode" = benchmark ]; then
 			out=$BUILD_DIR/logs/$k-$fs
-			cat "$out/console.log" | grep -v '^\[ *[0-9.]*\]' || true
-			[ "$(cat "$out/demo.status" 2>/dev/null)" = 0 ] || die "the demo failed (log: $out/console.log)"
-			msg "demo finished; full console log: $out/console.log"
+			grep -v '^\[ *[0-9.]*\]' "$out/console.log" || true
+			[ "$(cat "$out/$mode.status" 2>/dev/null)" = 0 ] ||
+				die "the $mode failed (log: $out/console.log)"
+			msg "$mode finished; full console log: $out/console.log"
 		fi
 		exit 0
 	fi

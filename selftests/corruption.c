@@ -9,9 +9,8 @@
  * after the refill. At the end no file but the pinned one may hold a byte
  * of the writer's pattern.
  *
- * To see that this test can fail: build daxpin with the zap in
- * __daxpin_range_end() removed; the writer's stores then land in the
- * refill files (docs/design.md tells of that run).
+ * It can fail: with the zap in __daxpin_range_end() removed, the writer's
+ * stores land in the refill files (docs/design.md tells of that run).
  */
 #include <pthread.h>
 #include <setjmp.h>

@@ -117,6 +117,10 @@ demo)
 	"$top/build/examples/daxpin-demo" > /dev/console 2>&1
 	echo $? > "$out/demo.status"
 	;;
+benchmark)
+	"$top/build/examples/daxpin-bench" 2>&1 | tee "$out/benchmark.txt" > /dev/console
+	echo "${PIPESTATUS[0]}" > "$out/benchmark.status"
+	;;
 check)
 	for t in "$top"/build/selftests/*; do
 		[ -x "$t" ] || continue

@@ -1,0 +1,551 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * RDMA over daxpin mappings, on the bench's soft-RoCE device
+ * (DAXPIN_RDMA_DEV, rxe0 on a dummy netdev): the kernel refuses to register
+ * a plain mapping of a DAX file, registers a daxpin mapping of a pinned
+ * range, and RDMA WRITE and READ through that registration reach the file.
+ * An MR that still holds the pages of a revoked pin keeps a truncate
+ * waiting until it is deregistered: revocation never lets the file system
+ * free blocks that a registration can still reach.
+ *
+ * The bench promises the RDMA device: if it is missing, these tests fail.
+ */
+#include <infiniband/verbs.h>
+
+#include "kselftest_harness.h"
+#include "common.h"
+
+#define FILE_SIZE	(1024 * 1024UL)
+/* How long an RDMA operation may take to complete (emulated, loaded). */
+#define CQ_TIMEOUT_MS	10000
+/* A layout change that is not waiting finishes within this. */
+#define PROMPT_MS	5000
+#define DEADLINE_MS	300
+/* How long we watch a waiting truncate to be sure it still waits. */
+#define WAITS_MS	500
+
+#define MR_ACCESS	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
+			 IBV_ACCESS_REMOTE_READ)
+
+FIXTURE(rdma) {
+	struct ibv_context *ctx;
+	struct ibv_pd *pd;
+	struct ibv_cq *cq;
+	struct ibv_qp *qa, *qb;
+	struct ibv_mr *mr_file;		/* on the daxpin mapping */
+	struct ibv_mr *mr_anon;		/* on an anonymous buffer */
+	uint8_t port;
+	struct ibv_port_attr pattr;
+	int gid_index;
+	union ibv_gid gid;
+
+	int dfd;
+	int ffd;
+	char path[4096];
+	uint32_t handle;		/* 0: nothing pinned */
+	void *map;			/* daxpin mapping */
+	size_t map_len;
+	void *fmap;			/* plain mapping of the DAX file */
+	void *anon;
+	size_t anon_len;
+	unsigned char *expect;		/* what the file must hold */
+	pid_t child;
+};
+
+/* The first RoCE v2 GID of the port, else index 0. */
+static int pick_gid(struct ibv_context *ctx, uint8_t port, int tbl_len,
+		    int *index, union ibv_gid *gid)
+{
+	struct ibv_gid_entry e;
+	int i;
+
+	for (i = 0; i < tbl_len; i++) {
+		if (ibv_query_gid_ex(ctx, port, i, &e, 0))
+			continue;
+		if (e.gid_type == IBV_GID_TYPE_ROCE_V2) {
+			*index = i;
+			*gid = e.gid;
+			return 0;
+		}
+	}
+	*index = 0;
+	return ibv_query_gid(ctx, port, 0, gid) ? -errno : 0;
+}
+
+FIXTURE_SETUP(rdma)
+{
+	const char *name = env_or_die("DAXPIN_RDMA_DEV");
+	struct ibv_device **list;
+	int i, n = 0;
+
+	self->dfd = -1;
+	self->ffd = -1;
+	list = ibv_get_device_list(&n);
+	ASSERT_NE(NULL, list) TH_LOG("ibv_get_device_list: %s", strerror(errno));
+	for (i = 0; i < n; i++)
+		if (!strcmp(ibv_get_device_name(list[i]), name))
+			self->ctx = ibv_open_device(list[i]);
+	ibv_free_device_list(list);
+	ASSERT_NE(NULL, self->ctx)
+		TH_LOG("RDMA device %s missing or cannot be opened (%d devices)",
+		       name, n);
+
+	self->port = 1;
+	ASSERT_EQ(0, ibv_query_port(self->ctx, self->port, &self->pattr));
+	ASSERT_EQ(IBV_PORT_ACTIVE, (int)self->pattr.state)
+		TH_LOG("%s port %u is not active", name, self->port);
+	ASSERT_EQ(0, pick_gid(self->ctx, self->port, self->pattr.gid_tbl_len,
+			      &self->gid_index, &self->gid));
+	self->pd = ibv_alloc_pd(self->ctx);
+	ASSERT_NE(NULL, self->pd);
+
+	self->dfd = daxpin_open();
+	ASSERT_LE(0, self->dfd);
+	self->ffd = make_file(env_or_die("DAXPIN_DAX_DIR"), "rdma-test",
+			      FILE_SIZE, self->path, sizeof(self->path));
+	ASSERT_LE(0, self->ffd);
+}
+
+FIXTURE_TEARDOWN(rdma)
+{
+	/* The registrations first: a waiting truncate may wait for them. */
+	if (self->mr_file)
+		EXPECT_EQ(0, ibv_dereg_mr(self->mr_file));
+	if (self->mr_anon)
+		EXPECT_EQ(0, ibv_dereg_mr(self->mr_anon));
+	if (self->child > 0 && wait_child(self->child, PROMPT_MS) == -ETIMEDOUT) {
+		kill(self->child, SIGKILL);
+		waitpid(self->child, NULL, 0);
+	}
+	if (self->qa)
+		EXPECT_EQ(0, ibv_destroy_qp(self->qa));
+	if (self->qb)
+		EXPECT_EQ(0, ibv_destroy_qp(self->qb));
+	if (self->cq)
+		EXPECT_EQ(0, ibv_destroy_cq(self->cq));
+	if (self->pd)
+		EXPECT_EQ(0, ibv_dealloc_pd(self->pd));
+	if (self->ctx)
+		EXPECT_EQ(0, ibv_close_device(self->ctx));
+	if (self->map)
+		munmap(self->map, self->map_len);
+	if (self->fmap)
+		munmap(self->fmap, FILE_SIZE);
+	if (self->anon)
+		munmap(self->anon, self->anon_len);
+	free(self->expect);
+	if (self->handle)
+		EXPECT_EQ(0, unpin(self->dfd, self->handle));
+	if (self->dfd >= 0)
+		close(self->dfd);
+	if (self->ffd >= 0) {
+		close(self->ffd);
+		unlink(self->path);
+	}
+}
+
+/* A position-dependent pattern: a misplaced byte never matches. */
+static void fill_pattern(void *buf, size_t len, uint32_t seed)
+{
+	unsigned char *p = buf;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		p[i] = (unsigned char)(((seed + i) * 2654435761u) >> 13);
+}
+
+/* The offset of the first byte where @a and @b differ, or -1. */
+static long first_diff(const void *a, const void *b, size_t len)
+{
+	const unsigned char *x = a, *y = b;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (x[i] != y[i])
+			return (long)i;
+	return -1;
+}
+
+static void *anon_buffer(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* ibv_reg_mr(): the MR, or NULL with *@err set to errno. */
+static struct ibv_mr *reg_mr(struct ibv_pd *pd, void *addr, size_t len,
+			     int access, int *err)
+{
+	struct ibv_mr *mr;
+
+	errno = 0;
+	mr = ibv_reg_mr(pd, addr, len, access);
+	*err = mr ? 0 : errno;
+	return mr;
+}
+
+/* ---- a loopback RC connection --------------------------------------- */
+
+static struct ibv_qp *create_rc_qp(struct ibv_pd *pd, struct ibv_cq *cq)
+{
+	struct ibv_qp_init_attr attr = {
+		.send_cq = cq,
+		.recv_cq = cq,
+		.cap = {
+			.max_send_wr = 16,
+			.max_recv_wr = 16,
+			.max_send_sge = 1,
+			.max_recv_sge = 1,
+		},
+		.qp_type = IBV_QPT_RC,
+	};
+
+	return ibv_create_qp(pd, &attr);
+}
+
+/* RESET -> INIT -> RTR -> RTS, connected to @dqpn through @gid. */
+static int connect_qp(struct ibv_qp *qp, uint8_t port, int gid_index,
+		      const union ibv_gid *gid, enum ibv_mtu mtu, uint32_t dqpn)
+{
+	struct ibv_qp_attr a;
+	int ret;
+
+	memset(&a, 0, sizeof(a));
+	a.qp_state = IBV_QPS_INIT;
+	a.pkey_index = 0;
+	a.port_num = port;
+	a.qp_access_flags = IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ;
+	ret = ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_PKEY_INDEX |
+			    IBV_QP_PORT | IBV_QP_ACCESS_FLAGS);
+	if (ret)
+		return -ret;
+
+	memset(&a, 0, sizeof(a));
+	a.qp_state = IBV_QPS_RTR;
+	a.path_mtu = mtu;
+	a.dest_qp_num = dqpn;
+	a.rq_psn = 0;
+	a.max_dest_rd_atomic = 1;
+	a.min_rnr_timer = 12;
+	a.ah_attr.is_global = 1;
+	a.ah_attr.grh.dgid = *gid;
+	a.ah_attr.grh.sgid_index = gid_index;
+	a.ah_attr.grh.hop_limit = 64;
+	a.ah_attr.port_num = port;
+	ret = ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_AV |
+			    IBV_QP_PATH_MTU | IBV_QP_DEST_QPN |
+			    IBV_QP_RQ_PSN | IBV_QP_MAX_DEST_RD_ATOMIC |
+			    IBV_QP_MIN_RNR_TIMER);
+	if (ret)
+		return -ret;
+
+	memset(&a, 0, sizeof(a));
+	a.qp_state = IBV_QPS_RTS;
+	a.timeout = 14;
+	a.retry_cnt = 7;
+	a.rnr_retry = 7;
+	a.sq_psn = 0;
+	a.max_rd_atomic = 1;
+	ret = ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_TIMEOUT |
+			    IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
+			    IBV_QP_SQ_PSN | IBV_QP_MAX_QP_RD_ATOMIC);
+	return -ret;
+}
+
+/* Post one signalled RDMA WRITE or READ of @len bytes. */
+static int post_rdma(struct ibv_qp *qp, enum ibv_wr_opcode op, uint64_t id,
+		     struct ibv_mr *lmr, void *laddr, uint32_t len,
+		     struct ibv_mr *rmr, void *raddr)
+{
+	struct ibv_sge sge = {
+		.addr = (uintptr_t)laddr, .length = len, .lkey = lmr->lkey,
+	};
+	struct ibv_send_wr wr = {
+		.wr_id = id, .sg_list = &sge, .num_sge = 1, .opcode = op,
+		.send_flags = IBV_SEND_SIGNALED,
+	}, *bad = NULL;
+
+	wr.wr.rdma.remote_addr = (uintptr_t)raddr;
+	wr.wr.rdma.rkey = rmr->rkey;
+	return -ibv_post_send(qp, &wr, &bad);
+}
+
+/* One completion within @ms: 0, -ETIMEDOUT or -EIO (poll error). */
+static int poll_one(struct ibv_cq *cq, int ms, struct ibv_wc *wc)
+{
+	uint64_t end = now_ns() + (uint64_t)ms * 1000000;
+
+	do {
+		int n = ibv_poll_cq(cq, 1, wc);
+
+		if (n < 0)
+			return -EIO;
+		if (n == 1)
+			return 0;
+		usleep(1000);
+	} while (now_ns() < end);
+	return -ETIMEDOUT;
+}
+
+/* ---- the tests ------------------------------------------------------- */
+
+/*
+ * The kernel refuses long-term pins of a DAX file mapping (EOPNOTSUPP):
+ * the very problem daxpin solves. The same registration of anonymous
+ * memory works, so the refusal is the DAX file's, not the device's.
+ */
+TEST_F(rdma, plain_dax_mapping_refused)
+{
+	struct ibv_mr *mr;
+	char *fmap;
+	int err;
+
+	fmap = mmap(NULL, FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		    self->ffd, 0);
+	ASSERT_NE(MAP_FAILED, fmap);
+	self->fmap = fmap;
+	memset(fmap, 0x5a, 16 * PAGE);	/* real blocks, faulted in */
+
+	mr = reg_mr(self->pd, fmap, FILE_SIZE, MR_ACCESS, &err);
+	if (mr)
+		self->mr_file = mr;
+	ASSERT_EQ(NULL, mr) TH_LOG("ibv_reg_mr on a DAX file mapping worked");
+	EXPECT_EQ(EOPNOTSUPP, err) TH_LOG("ibv_reg_mr: %s", strerror(err));
+
+	self->anon_len = FILE_SIZE;
+	self->anon = anon_buffer(self->anon_len);
+	ASSERT_NE(NULL, self->anon);
+	self->mr_anon = reg_mr(self->pd, self->anon, self->anon_len,
+			       MR_ACCESS, &err);
+	ASSERT_NE(NULL, self->mr_anon) TH_LOG("anonymous: %s", strerror(err));
+	EXPECT_EQ(0, ibv_dereg_mr(self->mr_anon));
+	self->mr_anon = NULL;
+}
+
+/* The daxpin mapping of a pinned range registers, and deregisters. */
+TEST_F(rdma, daxpin_mapping_registers)
+{
+	const size_t len = 16 * PAGE;
+	struct daxpin_pin p;
+	long pinned0, pinned1;
+	struct ibv_mr *mr;
+	void *map;
+	int err;
+
+	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, 4 * PAGE, len,
+			       DAXPIN_PIN_WRITE, 0, &p));
+	self->handle = p.out_handle;
+	map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, self->dfd,
+		   p.out_mmap_offset);
+	ASSERT_NE(MAP_FAILED, map);
+	self->map = map;
+	self->map_len = len;
+
+	pinned0 = vm_pinned_kb();
+	mr = reg_mr(self->pd, map, len, MR_ACCESS, &err);
+	self->mr_file = mr;
+	ASSERT_NE(NULL, mr) TH_LOG("ibv_reg_mr on the daxpin mapping: %s",
+				   strerror(err));
+	EXPECT_EQ(map, mr->addr);
+	EXPECT_EQ(len, mr->length);
+	/* A real long-term registration: the MR's pages are charged. */
+	pinned1 = vm_pinned_kb();
+	EXPECT_EQ(pinned0 + (long)(len / 1024), pinned1);
+
+	EXPECT_EQ(0, ibv_dereg_mr(mr));
+	self->mr_file = NULL;
+	EXPECT_EQ(pinned0, vm_pinned_kb());
+	EXPECT_EQ(0, unpin(self->dfd, self->handle));
+	self->handle = 0;
+}
+
+#define PIN_OFF		(256 * 1024UL)
+#define PIN_LEN		(256 * 1024UL)
+#define WRITE_LEN	(64 * 1024UL)
+/* Where in the MR the RDMA WRITE lands: not page aligned on purpose. */
+#define WRITE_MR_OFF	(64 * 1024UL + 1000)
+/* A write(2) through the file after registration, for the RDMA READ. */
+#define MARK_MR_OFF	(192 * 1024UL + 37)
+#define MARK_LEN	4096UL
+
+/*
+ * Two RC QPs on the device, connected to each other. QP A writes from an
+ * anonymous buffer into QP B's MR, the daxpin mapping of a pinned range:
+ * the bytes land in the file, at the right place and nowhere else. An
+ * RDMA READ of the MR returns what the file holds.
+ */
+TEST_F_TIMEOUT(rdma, rdma_write_lands_in_file, 120)
+{
+	struct ibv_wc wc;
+	struct daxpin_pin p;
+	unsigned char *file, *src, *map;
+	enum ibv_mtu mtu = self->pattr.active_mtu;
+	int err;
+
+	/* The file: a background pattern everywhere, written before the pin. */
+	self->expect = malloc(FILE_SIZE);
+	file = malloc(FILE_SIZE);
+	ASSERT_NE(NULL, self->expect);
+	ASSERT_NE(NULL, file);
+	fill_pattern(self->expect, FILE_SIZE, 1);
+	ASSERT_EQ((ssize_t)FILE_SIZE, pwrite(self->ffd, self->expect,
+					     FILE_SIZE, 0));
+
+	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, PIN_OFF, PIN_LEN,
+			       DAXPIN_PIN_WRITE, 0, &p));
+	self->handle = p.out_handle;
+	map = mmap(NULL, PIN_LEN, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   self->dfd, p.out_mmap_offset);
+	ASSERT_NE(MAP_FAILED, map);
+	self->map = map;
+	self->map_len = PIN_LEN;
+	EXPECT_EQ(-1, first_diff(self->expect + PIN_OFF, map, PIN_LEN));
+
+	self->mr_file = reg_mr(self->pd, map, PIN_LEN, MR_ACCESS, &err);
+	ASSERT_NE(NULL, self->mr_file) TH_LOG("daxpin MR: %s", strerror(err));
+	self->anon_len = PIN_LEN;
+	self->anon = anon_buffer(self->anon_len);
+	ASSERT_NE(NULL, self->anon);
+	src = self->anon;
+	self->mr_anon = reg_mr(self->pd, src, self->anon_len,
+			       IBV_ACCESS_LOCAL_WRITE, &err);
+	ASSERT_NE(NULL, self->mr_anon) TH_LOG("anonymous MR: %s", strerror(err));
+
+	self->cq = ibv_create_cq(self->ctx, 64, NULL, NULL, 0);
+	ASSERT_NE(NULL, self->cq);
+	self->qa = create_rc_qp(self->pd, self->cq);
+	ASSERT_NE(NULL, self->qa);
+	self->qb = create_rc_qp(self->pd, self->cq);
+	ASSERT_NE(NULL, self->qb);
+	TH_LOG("%s port %u: GID index %d, active MTU %d, QPs %u <-> %u",
+	       ibv_get_device_name(self->ctx->device), self->port,
+	       self->gid_index, 128 << mtu, self->qa->qp_num,
+	       self->qb->qp_num);
+	ASSERT_EQ(0, connect_qp(self->qa, self->port, self->gid_index,
+				&self->gid, mtu, self->qb->qp_num));
+	ASSERT_EQ(0, connect_qp(self->qb, self->port, self->gid_index,
+				&self->gid, mtu, self->qa->qp_num));
+
+	/* RDMA WRITE of 64 KiB into the daxpin MR. */
+	fill_pattern(src, WRITE_LEN, 0x1234);
+	memcpy(self->expect + PIN_OFF + WRITE_MR_OFF, src, WRITE_LEN);
+	ASSERT_EQ(0, post_rdma(self->qa, IBV_WR_RDMA_WRITE, 1, self->mr_anon,
+			       src, WRITE_LEN, self->mr_file,
+			       map + WRITE_MR_OFF));
+	ASSERT_EQ(0, poll_one(self->cq, CQ_TIMEOUT_MS, &wc));
+	ASSERT_EQ(IBV_WC_SUCCESS, (int)wc.status)
+		TH_LOG("RDMA WRITE: %s", ibv_wc_status_str(wc.status));
+	EXPECT_EQ(1u, wc.wr_id);
+	EXPECT_EQ(IBV_WC_RDMA_WRITE, (int)wc.opcode);
+
+	/* In the file, at its place; every other byte as it was. */
+	ASSERT_EQ((ssize_t)FILE_SIZE, pread(self->ffd, file, FILE_SIZE, 0));
+	EXPECT_EQ(-1, first_diff(self->expect, file, FILE_SIZE));
+	EXPECT_EQ(-1, first_diff(self->expect + PIN_OFF, map, PIN_LEN));
+
+	/* A write(2) to the file after registration, then an RDMA READ. */
+	fill_pattern(self->expect + PIN_OFF + MARK_MR_OFF, MARK_LEN, 0xbeef);
+	ASSERT_EQ((ssize_t)MARK_LEN,
+		  pwrite(self->ffd, self->expect + PIN_OFF + MARK_MR_OFF,
+			 MARK_LEN, PIN_OFF + MARK_MR_OFF));
+	memset(src, 0, PIN_LEN);
+	ASSERT_EQ(0, post_rdma(self->qa, IBV_WR_RDMA_READ, 2, self->mr_anon,
+			       src, PIN_LEN, self->mr_file, map));
+	ASSERT_EQ(0, poll_one(self->cq, CQ_TIMEOUT_MS, &wc));
+	ASSERT_EQ(IBV_WC_SUCCESS, (int)wc.status)
+		TH_LOG("RDMA READ: %s", ibv_wc_status_str(wc.status));
+	EXPECT_EQ(2u, wc.wr_id);
+	EXPECT_EQ(IBV_WC_RDMA_READ, (int)wc.opcode);
+	ASSERT_EQ((ssize_t)PIN_LEN, pread(self->ffd, file, PIN_LEN, PIN_OFF));
+	EXPECT_EQ(-1, first_diff(file, src, PIN_LEN));
+	EXPECT_EQ(-1, first_diff(self->expect + PIN_OFF, src, PIN_LEN));
+	free(file);
+
+	/* Nothing else completed. */
+	EXPECT_EQ(0, ibv_poll_cq(self->cq, 1, &wc));
+
+	EXPECT_EQ(0, ibv_dereg_mr(self->mr_file));
+	self->mr_file = NULL;
+	EXPECT_EQ(0, ibv_dereg_mr(self->mr_anon));
+	self->mr_anon = NULL;
+	EXPECT_EQ(0, unpin(self->dfd, self->handle));
+	self->handle = 0;
+}
+
+static off_t file_size(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) ? -1 : st.st_size;
+}
+
+/*
+ * The holder ignores a recall and the pin is revoked at its deadline, but
+ * an MR registered on the pin's mapping still holds the pages: the
+ * truncate must go on waiting (the blocks stay the file's) until the MR is
+ * deregistered, and then finish promptly.
+ */
+TEST_F_TIMEOUT(rdma, mr_holds_truncate_after_revoke, 120)
+{
+	struct daxpin_event ev;
+	struct daxpin_query q;
+	struct daxpin_pin p;
+	uint64_t t0;
+	char *map;
+	int err, status;
+
+	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, 0, FILE_SIZE,
+			       DAXPIN_PIN_WRITE, DEADLINE_MS, &p));
+	self->handle = p.out_handle;
+	map = mmap(NULL, FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   self->dfd, p.out_mmap_offset);
+	ASSERT_NE(MAP_FAILED, map);
+	self->map = map;
+	self->map_len = FILE_SIZE;
+	strcpy(map + FILE_SIZE - PAGE, "held by the MR");
+	self->mr_file = reg_mr(self->pd, map, FILE_SIZE, MR_ACCESS, &err);
+	ASSERT_NE(NULL, self->mr_file) TH_LOG("daxpin MR: %s", strerror(err));
+
+	t0 = now_ns();
+	self->child = spawn_op(self->path, OP_TRUNCATE, FILE_SIZE);
+	ASSERT_LT(0, self->child);
+
+	ASSERT_EQ(0, next_event(self->dfd, PROMPT_MS, &ev));
+	EXPECT_EQ((__u32)DAXPIN_EVENT_RECALL, ev.type);
+	EXPECT_EQ(p.out_handle, ev.handle);
+	ASSERT_EQ(0, next_event(self->dfd, DEADLINE_MS + PROMPT_MS, &ev));
+	EXPECT_EQ((__u32)DAXPIN_EVENT_REVOKED, ev.type);
+	EXPECT_EQ(p.out_handle, ev.handle);
+	EXPECT_EQ((__u32)DAXPIN_REVOKE_DEADLINE, ev.reason);
+	TH_LOG("revoked %llu ms after the truncate started",
+	       (unsigned long long)((now_ns() - t0) / 1000000));
+	ASSERT_EQ(0, query(self->dfd, p.out_handle, &q));
+	EXPECT_EQ((__u32)DAXPIN_STATE_REVOKED, q.out_state);
+
+	/* Revoked, but the MR holds the pages: the truncate still waits. */
+	usleep(WAITS_MS * 1000);
+	ASSERT_EQ(-ETIMEDOUT, wait_child(self->child, 10))
+		TH_LOG("the truncate finished while an MR held the pages");
+	EXPECT_EQ((off_t)FILE_SIZE, file_size(self->ffd));
+
+	/* Deregistered: the truncate finishes, with the right size. */
+	t0 = now_ns();
+	EXPECT_EQ(0, ibv_dereg_mr(self->mr_file));
+	self->mr_file = NULL;
+	status = wait_child(self->child, PROMPT_MS);
+	ASSERT_NE(-ETIMEDOUT, status)
+		TH_LOG("the truncate still waits after ibv_dereg_mr");
+	self->child = 0;
+	TH_LOG("truncate finished %llu ms after ibv_dereg_mr",
+	       (unsigned long long)((now_ns() - t0) / 1000000));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ((off_t)FILE_SIZE / 2, file_size(self->ffd));
+
+	EXPECT_EQ(0, unpin(self->dfd, self->handle));
+	self->handle = 0;
+}
+
+TEST_HARNESS_MAIN
