@@ -256,6 +256,9 @@ struct daxpin_ucmd {
 	void *cmd;
 };
 
+/* test.c: fail points for the selftests, see test.c */
+bool daxpin_should_fail(void);
+
 /* ioctl.c */
 int daxpin_ucmd_respond(struct daxpin_ucmd *ucmd, size_t cmd_len);
 long daxpin_dispatch_ioctl(struct daxpin_ctx *ctx, unsigned int cmd,

@@ -259,7 +259,8 @@ static struct daxpin_inode *daxpin_inode_alloc(struct file *file)
 {
 	struct daxpin_inode *dinode;
 
-	dinode = kzalloc(sizeof(*dinode), GFP_KERNEL_ACCOUNT);
+	dinode = daxpin_should_fail() ? NULL :
+		 kzalloc(sizeof(*dinode), GFP_KERNEL_ACCOUNT);
 	if (!dinode)
 		return ERR_PTR(-ENOMEM);
 	kref_init(&dinode->kref);
@@ -274,7 +275,8 @@ static struct daxpin_inode *daxpin_inode_alloc(struct file *file)
 	dinode->armed_ns = U64_MAX;
 	dinode->inode = file_inode(file);
 
-	dinode->shadow = anon_inode_getfile("[daxpin-keeper]",
+	dinode->shadow = daxpin_should_fail() ? ERR_PTR(-ENOMEM) :
+			 anon_inode_getfile("[daxpin-keeper]",
 					    &daxpin_shadow_fops, dinode, O_RDWR);
 	if (IS_ERR(dinode->shadow)) {
 		int ret = PTR_ERR(dinode->shadow);

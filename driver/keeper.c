@@ -133,14 +133,16 @@ static int daxpin_window_create(struct daxpin_keeper *keeper,
 	unsigned long addr;
 	int ret;
 
-	window = kzalloc(sizeof(*window), GFP_KERNEL_ACCOUNT);
+	window = daxpin_should_fail() ? NULL :
+		 kzalloc(sizeof(*window), GFP_KERNEL_ACCOUNT);
 	if (!window)
 		return -ENOMEM;
 	window->keeper = keeper;
 	window->index = index;
 
 	WRITE_ONCE(dinode->pending_window, window);
-	addr = vm_mmap(dinode->shadow, 0, DAXPIN_WINDOW_SIZE, PROT_NONE,
+	addr = daxpin_should_fail() ? -ENOMEM :
+	       vm_mmap(dinode->shadow, 0, DAXPIN_WINDOW_SIZE, PROT_NONE,
 		       MAP_SHARED, (loff_t)index << DAXPIN_WINDOW_SHIFT);
 	WRITE_ONCE(dinode->pending_window, NULL);
 	if (IS_ERR_VALUE(addr)) {
@@ -148,12 +150,14 @@ static int daxpin_window_create(struct daxpin_keeper *keeper,
 		goto out_free;
 	}
 	window->addr = addr;
-	ret = mmu_interval_notifier_insert(&window->mni, keeper->mm, addr,
+	ret = daxpin_should_fail() ? -ENOMEM :
+	      mmu_interval_notifier_insert(&window->mni, keeper->mm, addr,
 					   DAXPIN_WINDOW_SIZE,
 					   &daxpin_window_mni_ops);
 	if (ret)
 		goto out_unmap;
-	ret = xa_err(xa_store(&keeper->windows, index, window,
+	ret = daxpin_should_fail() ? -ENOMEM :
+	      xa_err(xa_store(&keeper->windows, index, window,
 			      GFP_KERNEL_ACCOUNT));
 	if (ret)
 		goto out_remove;
@@ -244,7 +248,8 @@ struct daxpin_keeper *daxpin_keeper_get(struct daxpin_inode *dinode,
 		if (keeper->mm == current->mm && !keeper->lost)
 			goto found;
 
-	keeper = kzalloc(sizeof(*keeper), GFP_KERNEL_ACCOUNT);
+	keeper = daxpin_should_fail() ? NULL :
+		 kzalloc(sizeof(*keeper), GFP_KERNEL_ACCOUNT);
 	if (!keeper)
 		return ERR_PTR(-ENOMEM);
 	keeper->dinode = dinode;

@@ -69,7 +69,7 @@ static int daxpin_charge(struct daxpin_range *pin)
 	s64 pinned;
 
 	pinned = atomic64_add_return(pin->npages, &mm->pinned_vm);
-	if (pinned > limit && !capable(CAP_IPC_LOCK)) {
+	if ((pinned > limit && !capable(CAP_IPC_LOCK)) || daxpin_should_fail()) {
 		atomic64_sub(pin->npages, &mm->pinned_vm);
 		return -ENOMEM;
 	}
@@ -120,12 +120,13 @@ static int daxpin_populate(struct daxpin_range *pin, struct file *file)
 	int ret = 0;
 	long n;
 
-	pin->pages = kvcalloc(pin->npages, sizeof(*pin->pages),
-			      GFP_KERNEL_ACCOUNT);
+	pin->pages = daxpin_should_fail() ? NULL :
+		     kvcalloc(pin->npages, sizeof(*pin->pages), GFP_KERNEL_ACCOUNT);
 	if (!pin->pages)
 		return -ENOMEM;
 
-	addr = vm_mmap(file, 0, len, PROT_READ | (write ? PROT_WRITE : 0),
+	addr = daxpin_should_fail() ? -ENOMEM :
+	       vm_mmap(file, 0, len, PROT_READ | (write ? PROT_WRITE : 0),
 		       MAP_SHARED, (loff_t)pin->it.start << PAGE_SHIFT);
 	if (IS_ERR_VALUE(addr)) {
 		ret = (int)addr;
@@ -307,7 +308,8 @@ int daxpin_cmd_pin(struct daxpin_ucmd *ucmd)
 	if (ret)
 		goto out_fdput;
 
-	pin = kzalloc(sizeof(*pin), GFP_KERNEL_ACCOUNT);
+	pin = daxpin_should_fail() ? NULL :
+	      kzalloc(sizeof(*pin), GFP_KERNEL_ACCOUNT);
 	if (!pin) {
 		ret = -ENOMEM;
 		goto out_fdput;
@@ -329,7 +331,8 @@ int daxpin_cmd_pin(struct daxpin_ucmd *ucmd)
 		goto out_free;
 
 	mutex_lock(&ctx->lock);
-	ret = xa_alloc(&ctx->pins, &handle, XA_ZERO_ENTRY,
+	ret = daxpin_should_fail() ? -ENOMEM :
+	      xa_alloc(&ctx->pins, &handle, XA_ZERO_ENTRY,
 		       XA_LIMIT(1, daxpin_max_pins), GFP_KERNEL_ACCOUNT);
 	if (ret) {
 		ret = ret == -EBUSY ? -ENOSPC : ret;

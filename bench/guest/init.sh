@@ -104,7 +104,8 @@ if [ -w $kmemleak ]; then
 	# Only what leaks from here on is ours to answer for.
 	echo scan > $kmemleak; echo clear > $kmemleak
 fi
-bench_check "insmod daxpin.ko" insmod "$ko" test_hooks=1 || exit
+hooks=; [ "$mode" = check ] && hooks=test_hooks=1
+bench_check "insmod daxpin.ko" insmod "$ko" $hooks || exit
 
 export DAXPIN_DAX_DIR=/mnt/dax DAXPIN_NODAX_DIR=/mnt/nodax DAXPIN_FS=$fs
 export DAXPIN_RDMA_DEV=rxe0 DAXPIN_KO=$ko

@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Fault injection: walk every unwind path of DAXPIN_PIN. The module's
+ * test-only hook (test_hooks=1, parameter fail_nth) fails its Nth failure
+ * point; for N = 1, 2, ... until a PIN passes them all, the PIN must fail
+ * cleanly: ENOMEM, nothing charged, no handle used, nothing listed. On the
+ * debug kernel kmemleak then checks that nothing leaked.
+ */
+#include "kselftest_harness.h"
+#include "common.h"
+
+#define PARAM "/sys/module/daxpin/parameters/fail_nth"
+
+static int fail_nth_set(unsigned int n)
+{
+	int fd = open(PARAM, O_WRONLY);
+	int ok;
+
+	if (fd < 0)
+		return -errno;
+	ok = dprintf(fd, "%u", n) > 0;
+	close(fd);
+	return ok ? 0 : -EIO;
+}
+
+/* Lines of /proc/daxpin owned by this process. */
+static int proc_pins_of_self(void)
+{
+	char line[4400];
+	int n = 0, pid;
+	FILE *f = fopen("/proc/daxpin", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%d", &pid) == 1 && pid == getpid())
+			n++;
+	fclose(f);
+	return n;
+}
+
+/* The failures left no handle behind: the next pin gets handle 1. */
+static void no_handle_left_behind(struct __test_metadata *_metadata,
+				  const char *dir, int dfd)
+{
+	struct daxpin_pin p;
+	char path[4096];
+	int ffd = make_file(dir, "fault-test", 64 * PAGE, path, sizeof(path));
+
+	ASSERT_LE(0, ffd);
+	ASSERT_EQ(0, pin_range(dfd, ffd, 0, PAGE, DAXPIN_PIN_WRITE, 0, &p));
+	EXPECT_EQ(1u, p.out_handle);
+	EXPECT_EQ(0, unpin(dfd, p.out_handle));
+	close(ffd);
+	unlink(path);
+}
+
+TEST(pin_walks_every_unwind)
+{
+	const char *dir = env_or_die("DAXPIN_DAX_DIR");
+	struct daxpin_pin p;
+	int dfd, nth, points = 0;
+
+	ASSERT_EQ(1, module_param_read("test_hooks"));
+	dfd = daxpin_open();
+	ASSERT_LE(0, dfd);
+	for (nth = 1; nth < 100; nth++) {
+		long before = vm_pinned_kb(), left;
+		char path[4096];
+		int ffd, ret;
+
+		/* A new file each time: the inode and keeper paths run too. */
+		ffd = make_file(dir, "fault-test", 64 * PAGE, path, sizeof(path));
+		ASSERT_LE(0, ffd);
+		ASSERT_EQ(0, fail_nth_set(nth));
+		ret = pin_range(dfd, ffd, 0, 16 * PAGE, DAXPIN_PIN_WRITE, 0, &p);
+		left = module_param_read("fail_nth");
+		ASSERT_EQ(0, fail_nth_set(0));
+		if (ret == 0) {
+			/* No failure point was left to fail: all walked. */
+			EXPECT_LT(0, left) TH_LOG("point %d failed, yet PIN succeeded", nth);
+			EXPECT_EQ(0, unpin(dfd, p.out_handle));
+			close(ffd);
+			unlink(path);
+			break;
+		}
+		points++;
+		EXPECT_EQ(-ENOMEM, ret) TH_LOG("failure point %d", nth);
+		EXPECT_EQ(0, left);
+		EXPECT_EQ(before, vm_pinned_kb()) TH_LOG("failure point %d", nth);
+		EXPECT_EQ(0, proc_pins_of_self()) TH_LOG("failure point %d", nth);
+		close(ffd);
+		unlink(path);
+	}
+	TH_LOG("PIN has %d failure points; each unwound cleanly", points);
+	EXPECT_LE(10, points);
+	EXPECT_GT(100, nth);
+	no_handle_left_behind(_metadata, dir, dfd);
+	close(dfd);
+}
+
+TEST_HARNESS_MAIN
