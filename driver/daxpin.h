@@ -17,10 +17,11 @@
  *   daxpin_pin     one pinned range: its pages, state and deadline.
  *
  * Lock order, outermost first:
- *   daxpin_ctxs_lock, daxpin_inodes_lock (mutexes) >
- *   ctx->lock (mutex) > dinode->mutex (mutex) > mmap_lock >
- *   pin->map_lock (rwsem) > the inode's flc_lock (spinlock, lease code) >
- *   dinode->lock (spinlock) > ctx->ev_lock (spinlock)
+ *   daxpin_ctxs_lock (mutex) > ctx->lock (mutex) > dinode->mutex (mutex) >
+ *   mmap_lock > daxpin_inodes_lock (mutex: munmap may drop an inode
+ *   record's last reference) > pin->map_lock (rwsem) >
+ *   the inode's flc_lock (spinlock, lease code) > dinode->lock (spinlock) >
+ *   ctx->ev_lock (spinlock)
  * dinode->lock and ctx->ev_lock are taken from the MMU notifier and from
  * lm_break (under flc_lock): nothing under them sleeps.
  */
@@ -117,8 +118,8 @@ struct daxpin_ctx {
  * @ev_pending: bitmap of queued event types, under ctx->ev_lock
  * @ev_deadline_ns: the deadline reported with a queued RECALL event
  * @ev_reason: the reason reported with a queued REVOKED event
- * @work_node: on a private list of revoke_work, or on dinode->draining;
- *	under dinode->mutex
+ * @work_node: on a private list of revoke_work (under dinode->mutex), or on
+ *	dinode->draining (see there)
  * @work_reason: why revoke_work revokes it; under dinode->mutex
  * @cookie: the pin's mmap cookie (map.c), 0 until the pin is made
  * @cookie_pgoff: @cookie as a page offset on the daxpin file
@@ -210,7 +211,8 @@ struct daxpin_keeper {
  *	@nr_draining, @armed_ns and @lease_held
  * @pins: interval tree of the live pins (ACTIVE, RECALLED), by page index
  * @keepers: list of daxpin_keeper; under @mutex
- * @draining: ended pins whose pages someone else still holds; under @mutex
+ * @draining: ended pins whose pages someone else still holds; changed under
+ *	@mutex and @lock both, so either is enough to read it
  * @nr_draining: length of @draining
  * @nr_lost_windows: keeper windows the holders unmapped
  * @pending_window: the window being mapped (for the shadow file's mmap)

@@ -177,8 +177,8 @@ static bool daxpin_drain(struct daxpin_inode *dinode)
 	list_for_each_entry_safe(pin, tmp, &dinode->draining, work_node) {
 		if (daxpin_pages_busy(pin))
 			continue;
-		list_del_init(&pin->work_node);
 		spin_lock(&dinode->lock);
+		list_del_init(&pin->work_node);
 		dinode->nr_draining--;
 		spin_unlock(&dinode->lock);
 		daxpin_range_drained(pin);
@@ -317,7 +317,12 @@ out:
 	return dinode;
 }
 
-/* List the draining pins of every inode (for /proc/daxpin). */
+/*
+ * List the draining pins of every inode (for /proc/daxpin). The list is
+ * read under dinode->lock, never dinode->mutex: PIN takes that mutex before
+ * mmap_lock, and munmap may drop an inode's last reference, which takes
+ * daxpin_inodes_lock, under mmap_lock.
+ */
 void daxpin_inodes_show_draining(struct seq_file *m,
 				 void (*show)(struct seq_file *m, pid_t pid,
 					      struct daxpin_range *pin,
@@ -329,10 +334,10 @@ void daxpin_inodes_show_draining(struct seq_file *m,
 
 	mutex_lock(&daxpin_inodes_lock);
 	hash_for_each(daxpin_inodes, bkt, dinode, hnode) {
-		mutex_lock(&dinode->mutex);
+		spin_lock(&dinode->lock);
 		list_for_each_entry(pin, &dinode->draining, work_node)
 			show(m, 0, pin, "draining");
-		mutex_unlock(&dinode->mutex);
+		spin_unlock(&dinode->lock);
 	}
 	mutex_unlock(&daxpin_inodes_lock);
 }

@@ -183,8 +183,8 @@ static void daxpin_release_pages(struct daxpin_range *pin)
 	daxpin_uncharge(pin);
 	if (daxpin_pages_busy(pin)) {
 		kref_get(&pin->kref);
-		list_add_tail(&pin->work_node, &pin->dinode->draining);
 		spin_lock(&pin->dinode->lock);
+		list_add_tail(&pin->work_node, &pin->dinode->draining);
 		pin->dinode->nr_draining++;
 		spin_unlock(&pin->dinode->lock);
 		daxpin_inode_kick(pin->dinode);

@@ -47,6 +47,7 @@ static const char *daxpin_state_name(unsigned int state)
 	}
 }
 
+/* Called with pin->dinode->lock held: prints without sleeping. */
 static void daxpin_show_pin(struct seq_file *m, pid_t pid,
 			    struct daxpin_range *pin, const char *state)
 {
@@ -55,14 +56,13 @@ static void daxpin_show_pin(struct seq_file *m, pid_t pid,
 	s64 left_ms = -1;
 	u32 reason;
 
-	spin_lock(&dinode->lock);
+	lockdep_assert_held(&dinode->lock);
 	if (!state)
 		state = daxpin_state_name(pin->state);
 	if (pin->state == DAXPIN_STATE_RECALLED)
 		left_ms = div_s64((s64)(pin->deadline_ns - ktime_get_ns()),
 				  NSEC_PER_MSEC);
 	reason = pin->revoke_reason;
-	spin_unlock(&dinode->lock);
 
 	seq_printf(m, "%-7d %-6u %-9s %u:%u:%lu %#llx %#llx %-6s %lld %u ",
 		   pid, pin->handle, state, MAJOR(inode->i_sb->s_dev),
@@ -86,8 +86,11 @@ static int daxpin_proc_show(struct seq_file *m, void *v)
 	mutex_lock(&daxpin_ctxs_lock);
 	list_for_each_entry(ctx, &daxpin_ctxs, list) {
 		mutex_lock(&ctx->lock);
-		xa_for_each(&ctx->pins, handle, pin)
+		xa_for_each(&ctx->pins, handle, pin) {
+			spin_lock(&pin->dinode->lock);
 			daxpin_show_pin(m, pid_nr(ctx->owner), pin, NULL);
+			spin_unlock(&pin->dinode->lock);
+		}
 		mutex_unlock(&ctx->lock);
 	}
 	mutex_unlock(&daxpin_ctxs_lock);
