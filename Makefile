@@ -52,6 +52,7 @@ checkpatch:
 
 sparse:
 	@command -v sparse >/dev/null || { echo "sparse is not installed (apt-get install sparse)"; exit 1; }
+	@mkdir -p $(BUILD)
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 C=2 modules 2>&1 | tee $(BUILD)/sparse.log
 	@! grep -E '(warning|error):' $(BUILD)/sparse.log
 
