@@ -51,6 +51,7 @@ extern bool daxpin_test_hooks;
 extern unsigned int daxpin_max_pins;
 extern unsigned int daxpin_default_deadline_ms;
 extern unsigned int daxpin_max_deadline_ms;
+extern bool daxpin_kill_on_stuck;
 
 /* Pins are mapped at (cookie << DAXPIN_MMAP_SHIFT) on the daxpin file. */
 #define DAXPIN_MMAP_SHIFT	40
@@ -124,6 +125,9 @@ struct daxpin_ctx {
  * @cookie: the pin's mmap cookie (map.c), 0 until the pin is made
  * @cookie_pgoff: @cookie as a page offset on the daxpin file
  * @published: mmap() finds the pin by @cookie (until it is unpinned)
+ * @mappers: the thread groups (struct pid, by pid number) that mapped the
+ *	pin: the only ones that can have registered its pages with RDMA,
+ *	since mappings are not inherited across fork
  */
 struct daxpin_range {
 	struct kref kref;
@@ -150,6 +154,7 @@ struct daxpin_range {
 	u32 cookie;
 	pgoff_t cookie_pgoff;
 	bool published;
+	struct xarray mappers;
 };
 
 /**
@@ -315,6 +320,8 @@ int daxpin_map_publish(struct daxpin_range *pin);
 void daxpin_map_unpublish(struct daxpin_range *pin);
 void daxpin_map_zap(struct daxpin_range *pin);
 void daxpin_map_attach(struct file *filp);
+void daxpin_map_kill_mappers(struct daxpin_range *pin);
+void daxpin_map_forget_mappers(struct daxpin_range *pin);
 int daxpin_map_init(void);
 void daxpin_map_exit(void);
 

@@ -32,6 +32,11 @@ module_param_named(max_deadline_ms, daxpin_max_deadline_ms, uint, 0644);
 MODULE_PARM_DESC(max_deadline_ms,
 		 "Longest recall deadline a pin may ask for, in ms (default 300000)");
 
+bool daxpin_kill_on_stuck;
+module_param_named(kill_on_stuck, daxpin_kill_on_stuck, bool, 0644);
+MODULE_PARM_DESC(kill_on_stuck,
+		 "When a revoked pin's pages are still held (an RDMA registration), SIGKILL the processes that mapped it instead of letting the layout change wait (default N)");
+
 bool daxpin_test_hooks;
 module_param_named(test_hooks, daxpin_test_hooks, bool, 0444);
 MODULE_PARM_DESC(test_hooks,

@@ -20,6 +20,7 @@
 #include <linux/mount.h>
 #include <linux/pfn_t.h>
 #include <linux/pseudo_fs.h>
+#include <linux/sched/signal.h>
 #include <linux/xarray.h>
 
 #include "daxpin.h"
@@ -66,6 +67,46 @@ static const struct vm_operations_struct daxpin_map_vm_ops = {
 	.close = daxpin_map_close,
 };
 
+/* Remember the calling thread group as one that mapped @pin. */
+static int daxpin_map_note_mapper(struct daxpin_range *pin)
+{
+	struct pid *pid = task_tgid(current);
+	int ret;
+
+	ret = xa_insert(&pin->mappers, pid_nr(pid), get_pid(pid),
+			GFP_KERNEL_ACCOUNT);
+	if (ret)
+		put_pid(pid);
+	return ret == -EBUSY ? 0 : ret;
+}
+
+/*
+ * kill_on_stuck: the pin is revoked but its pages are still held. Only a
+ * process that mapped it can have registered them; kill those, and the
+ * exit of each ends its registrations.
+ */
+void daxpin_map_kill_mappers(struct daxpin_range *pin)
+{
+	unsigned long nr;
+	struct pid *pid;
+
+	xa_for_each(&pin->mappers, nr, pid) {
+		pr_warn_ratelimited("daxpin: killing pid %lu: it still holds pages of a revoked pin\n",
+				    nr);
+		kill_pid(pid, SIGKILL, 1);
+	}
+}
+
+void daxpin_map_forget_mappers(struct daxpin_range *pin)
+{
+	unsigned long nr;
+	struct pid *pid;
+
+	xa_for_each(&pin->mappers, nr, pid)
+		put_pid(pid);
+	xa_destroy(&pin->mappers);
+}
+
 int daxpin_ctx_mmap(struct daxpin_ctx *ctx, struct vm_area_struct *vma)
 {
 	unsigned long cookie = vma->vm_pgoff >> (DAXPIN_MMAP_SHIFT - PAGE_SHIFT);
@@ -106,9 +147,18 @@ int daxpin_ctx_mmap(struct daxpin_ctx *ctx, struct vm_area_struct *vma)
 	if (ret)
 		goto out_put;
 
+	ret = daxpin_map_note_mapper(pin);
+	if (ret)
+		goto out_put;
 	vma->vm_private_data = pin;
 	vma->vm_ops = &daxpin_map_vm_ops;
-	daxpin_vm_flags_set(vma, VM_MIXEDMAP | VM_DONTEXPAND | VM_DONTDUMP);
+	/*
+	 * Not inherited across fork (as RDMA asks of registered memory with
+	 * MADV_DONTFORK): every process that can reach the pages through
+	 * daxpin mapped them itself, and is in pin->mappers.
+	 */
+	daxpin_vm_flags_set(vma, VM_MIXEDMAP | VM_DONTEXPAND | VM_DONTDUMP |
+			    VM_DONTCOPY);
 	return 0;
 
 out_put:

@@ -40,6 +40,7 @@ static void daxpin_range_release(struct kref *kref)
 
 	WARN_ON_ONCE(pin->pages);
 	daxpin_map_unpublish(pin);
+	daxpin_map_forget_mappers(pin);
 	daxpin_inode_put(pin->dinode);
 	kfree(pin);
 }
@@ -174,7 +175,9 @@ bool daxpin_pages_busy(struct daxpin_range *pin)
  * Release the pin's pages. If someone else (an RDMA registration made
  * through a daxpin mapping) still holds some, the pin is kept on the
  * inode's drain list with its keeper: the file must stay mapped, or a
- * truncate would no longer wait for those pages.
+ * truncate would no longer wait for those pages. For a revoked pin, with
+ * kill_on_stuck, the processes that mapped it are killed, which ends their
+ * registrations; otherwise the layout change waits for them.
  * Called with dinode->mutex held.
  */
 static void daxpin_release_pages(struct daxpin_range *pin)
@@ -187,6 +190,8 @@ static void daxpin_release_pages(struct daxpin_range *pin)
 		list_add_tail(&pin->work_node, &pin->dinode->draining);
 		pin->dinode->nr_draining++;
 		spin_unlock(&pin->dinode->lock);
+		if (pin->state == DAXPIN_STATE_REVOKED && daxpin_kill_on_stuck)
+			daxpin_map_kill_mappers(pin);
 		daxpin_inode_kick(pin->dinode);
 		return;
 	}
@@ -318,6 +323,7 @@ int daxpin_cmd_pin(struct daxpin_ucmd *ucmd)
 	init_rwsem(&pin->map_lock);
 	INIT_LIST_HEAD(&pin->ev_node);
 	INIT_LIST_HEAD(&pin->work_node);
+	xa_init(&pin->mappers);
 	pin->ctx = ctx;
 	pin->flags = cmd->flags;
 	pin->deadline_ms = deadline_ms;

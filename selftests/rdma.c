@@ -50,6 +50,7 @@ FIXTURE(rdma) {
 	size_t anon_len;
 	unsigned char *expect;		/* what the file must hold */
 	pid_t child;
+	pid_t owner;			/* a process holding an MR */
 };
 
 /* The first RoCE v2 GID of the port, else index 0. */
@@ -106,8 +107,24 @@ FIXTURE_SETUP(rdma)
 	ASSERT_LE(0, self->ffd);
 }
 
+static void set_kill_on_stuck(int on)
+{
+	int fd = open("/sys/module/daxpin/parameters/kill_on_stuck", O_WRONLY);
+
+	if (fd >= 0) {
+		if (write(fd, on ? "Y" : "N", 1) != 1)
+			perror("kill_on_stuck");
+		close(fd);
+	}
+}
+
 FIXTURE_TEARDOWN(rdma)
 {
+	set_kill_on_stuck(0);
+	if (self->owner > 0) {
+		kill(self->owner, SIGKILL);
+		waitpid(self->owner, NULL, 0);
+	}
 	/* The registrations first: a waiting truncate may wait for them. */
 	if (self->mr_file)
 		EXPECT_EQ(0, ibv_dereg_mr(self->mr_file));
@@ -544,6 +561,76 @@ TEST_F_TIMEOUT(rdma, mr_holds_truncate_after_revoke, 120)
 	EXPECT_EQ(0, WEXITSTATUS(status));
 	EXPECT_EQ((off_t)FILE_SIZE / 2, file_size(self->ffd));
 
+	EXPECT_EQ(0, unpin(self->dfd, self->handle));
+	self->handle = 0;
+}
+
+/*
+ * With kill_on_stuck, a revoked pin whose pages an MR still holds gets the
+ * process that mapped it (and so could have registered it) killed, which
+ * ends its MR; the truncate then goes on.
+ */
+TEST_F_TIMEOUT(rdma, kill_on_stuck_ends_the_owner, 120)
+{
+	struct daxpin_event ev;
+	struct daxpin_pin p;
+	int sync[2], status;
+	pid_t owner;
+	char c;
+
+	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, 0, FILE_SIZE,
+			       DAXPIN_PIN_WRITE, DEADLINE_MS, &p));
+	self->handle = p.out_handle;
+	ASSERT_EQ(0, pipe(sync));
+	owner = fork();
+	ASSERT_LE(0, owner);
+	self->owner = owner;
+	if (owner == 0) {
+		const char *name = getenv("DAXPIN_RDMA_DEV");
+		struct ibv_device **list = ibv_get_device_list(NULL);
+		struct ibv_context *ctx = NULL;
+		struct ibv_pd *pd;
+		void *map;
+		int i;
+
+		for (i = 0; list && list[i]; i++)
+			if (!strcmp(ibv_get_device_name(list[i]), name))
+				ctx = ibv_open_device(list[i]);
+		pd = ctx ? ibv_alloc_pd(ctx) : NULL;
+		map = mmap(NULL, FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+			   self->dfd, p.out_mmap_offset);
+		if (!pd || map == MAP_FAILED ||
+		    !ibv_reg_mr(pd, map, FILE_SIZE, MR_ACCESS))
+			_exit(1);
+		if (write(sync[1], "r", 1) != 1)
+			_exit(2);
+		pause();
+		_exit(3);
+	}
+	ASSERT_EQ(1, read(sync[0], &c, 1));
+	close(sync[0]);
+	close(sync[1]);
+
+	set_kill_on_stuck(1);
+	self->child = spawn_op(self->path, OP_TRUNCATE, FILE_SIZE);
+	ASSERT_LT(0, self->child);
+	ASSERT_EQ(0, next_event(self->dfd, PROMPT_MS, &ev));
+	EXPECT_EQ((__u32)DAXPIN_EVENT_RECALL, ev.type);
+	ASSERT_EQ(0, next_event(self->dfd, DEADLINE_MS + PROMPT_MS, &ev));
+	EXPECT_EQ((__u32)DAXPIN_EVENT_REVOKED, ev.type);
+
+	/* The owner of the MR is killed, and the truncate goes on. */
+	status = wait_child(owner, PROMPT_MS);
+	set_kill_on_stuck(0);
+	ASSERT_LE(0, status) TH_LOG("the MR's owner was not killed");
+	self->owner = 0;
+	EXPECT_TRUE(WIFSIGNALED(status));
+	EXPECT_EQ(SIGKILL, WTERMSIG(status));
+	status = wait_child(self->child, PROMPT_MS);
+	ASSERT_LE(0, status) TH_LOG("the truncate still waits");
+	self->child = 0;
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ((off_t)FILE_SIZE / 2, file_size(self->ffd));
 	EXPECT_EQ(0, unpin(self->dfd, self->handle));
 	self->handle = 0;
 }

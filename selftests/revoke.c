@@ -282,7 +282,11 @@ TEST_F(revoke, events_merge)
 	EXPECT_EQ(0, wait_child(pid, PROMPT_MS));
 }
 
-/* A forked child shares the daxpin file: same pins, same mappings. */
+/*
+ * A forked child shares the daxpin file and its pins, but not the parent's
+ * mappings of them (they are not inherited, like registered memory under
+ * MADV_DONTFORK): it maps the pin itself.
+ */
 TEST_F(revoke, fork_child_view)
 {
 	struct daxpin_pin p;
@@ -300,10 +304,19 @@ TEST_F(revoke, fork_child_view)
 	if (pid == 0) {
 		struct daxpin_query q;
 
+		unsigned char vec;
+		char *own;
+
 		if (query(self->dfd, p.out_handle, &q) ||
 		    q.out_state != DAXPIN_STATE_ACTIVE)
 			_exit(1);
-		strcpy(map, "child");
+		if (mincore(map, PAGE, &vec) != -1 || errno != ENOMEM)
+			_exit(2);	/* the parent's mapping came along */
+		own = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED,
+			   self->dfd, p.out_mmap_offset);
+		if (own == MAP_FAILED)
+			_exit(3);
+		strcpy(own, "child");
 		_exit(0);
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
