@@ -32,7 +32,7 @@ start_all=$(date +%s)
 need_pkgs qemu-system-x86 xfsprogs e2fsprogs busybox-static cpio kmod \
 	iproute2 rdma-core ibverbs-utils libibverbs-dev rdmacm-utils \
 	perftest linux-source-6.1 sparse gcc g++ make libc6-dev perl python3 \
-	xz-utils bc
+	xz-utils bc valgrind
 mkdir -p "$BUILD_DIR"
 
 # --- which kernels ----------------------------------------------------
@@ -134,7 +134,13 @@ for k in "${selected[@]}"; do
 		if [ -n "$fsel" ] && [[ ",$fsel," != *",$fs,"* ]]; then continue; fi
 		msg "kernel $k, $fs: booting guest"
 		run_ok=1
-		"$BENCH_DIR/run-guest.sh" "$k" "$fs" check "$tsel" || run_ok=0
+		# The userspace runs under valgrind once per check, in the
+		# first guest (it is slow under emulation).
+		valgrind=0
+		if [ -z "${valgrind_done:-}" ] && [ "$tsel" = "*" ]; then
+			valgrind=1 valgrind_done=1
+		fi
+		BENCH_VALGRIND=$valgrind "$BENCH_DIR/run-guest.sh" "$k" "$fs" check "$tsel" || run_ok=0
 		out=$BUILD_DIR/logs/$k-$fs
 		read -r p f s < <("$BENCH_DIR/report.sh" "$out" "$tsel" "$run_ok")
 		total_pass=$((total_pass + p)); total_fail=$((total_fail + f))

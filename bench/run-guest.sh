@@ -46,6 +46,7 @@ else
 fi
 append+=" bench_top=$TOP_DIR bench_fs=$fs bench_mode=$mode"
 append+=" bench_filter=$filter bench_ko=$ko bench_modroot=$KMODROOT"
+append+=" bench_valgrind=${BENCH_VALGRIND:-0}"
 
 # No 5-level paging: KASAN on 6.1 reports wild accesses at boot with it.
 qemu=(qemu-system-x86_64 -accel tcg,thread=multi -cpu max,-la57 -smp 2 -m $mem

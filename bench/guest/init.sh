@@ -29,6 +29,7 @@ fs=$(arg bench_fs)
 filter=$(arg bench_filter)
 : "${filter:=*}"
 ko=$(arg bench_ko)
+valgrind_demo=$(arg bench_valgrind)
 
 poweroff_now() {
 	dmesg > "$out/dmesg.log" 2>/dev/null
@@ -131,6 +132,15 @@ check)
 		(cd /tmp && "$t" > "$out/$name.tap" 2>&1)
 		say "$name exited with $?"
 	done
+	if [ "$valgrind_demo" = 1 ]; then
+		# libdaxpin and every command path of the module, under memcheck.
+		say "running daxpin-demo under valgrind"
+		bench_check "daxpin-demo under valgrind: no errors, nothing definitely lost" \
+			valgrind -q --child-silent-after-fork=yes --leak-check=full \
+			--show-leak-kinds=definite \
+			--errors-for-leak-kinds=definite --error-exitcode=99 \
+			"$top/build/examples/daxpin-demo"
+	fi
 	;;
 esac
 
