@@ -6,6 +6,7 @@
  * mounted.
  */
 #include <sys/mount.h>
+#include <linux/fs.h>
 #include <sys/socket.h>
 
 #include "kselftest_harness.h"
@@ -163,6 +164,55 @@ TEST_F(lifetime, pinned_file_keeps_fs_mounted)
 	EXPECT_EQ(EBUSY, errno);
 	EXPECT_EQ(0, unpin(dfd, p.out_handle));
 	close(dfd);
+}
+
+/*
+ * Reflink and dedupe onto a pinned file: the bench's file systems cannot
+ * share extents (XFS is made with reflink=0, ext4 has no reflink), so both
+ * are refused and the pin stays active. On a reflink file system the
+ * kernel breaks layouts of the target first, as for truncate.
+ */
+TEST_F(lifetime, reflink_and_dedupe_refused_here)
+{
+	struct file_dedupe_range *dr;
+	struct daxpin_query q;
+	struct daxpin_pin p;
+	char src_path[4096], buf[PAGE];
+	int dfd, src, ret;
+
+	memset(buf, 's', sizeof(buf));
+	src = make_file(env_or_die("DAXPIN_DAX_DIR"), "lifetime-src", PAGE,
+			src_path, sizeof(src_path));
+	ASSERT_LE(0, src);
+	ASSERT_EQ((ssize_t)PAGE, pwrite(src, buf, PAGE, 0));
+	dfd = daxpin_open();
+	ASSERT_LE(0, dfd);
+	ASSERT_EQ(0, pin_range(dfd, self->ffd, 0, PAGE, DAXPIN_PIN_WRITE, 0, &p));
+
+	ret = ioctl(self->ffd, FICLONE, src);
+	EXPECT_EQ(-1, ret);
+	EXPECT_EQ(EOPNOTSUPP, errno);
+
+	dr = calloc(1, sizeof(*dr) + sizeof(struct file_dedupe_range_info));
+	ASSERT_NE(NULL, dr);
+	dr->src_offset = 0;
+	dr->src_length = PAGE;
+	dr->dest_count = 1;
+	dr->info[0].dest_fd = self->ffd;
+	dr->info[0].dest_offset = 0;
+	ret = ioctl(src, FIDEDUPERANGE, dr);
+	EXPECT_TRUE(ret == -1 ? errno == EOPNOTSUPP || errno == EINVAL :
+		    dr->info[0].status < 0)
+		TH_LOG("FIDEDUPERANGE: ret %d errno %d status %d", ret, errno,
+		       dr->info[0].status);
+	free(dr);
+
+	ASSERT_EQ(0, query(dfd, p.out_handle, &q));
+	EXPECT_EQ((__u32)DAXPIN_STATE_ACTIVE, q.out_state);
+	EXPECT_EQ(0, unpin(dfd, p.out_handle));
+	close(dfd);
+	close(src);
+	unlink(src_path);
 }
 
 TEST_HARNESS_MAIN
