@@ -35,27 +35,51 @@ static inline const char *env_or_die(const char *name)
 	return v;
 }
 
-/* Read a module parameter as an unsigned number, or -1. */
-static inline long module_param_read(const char *name)
+/* Read a small file into @buf, NUL-terminated: its length, or -1. */
+static inline ssize_t read_small_file(const char *path, char *buf, size_t len)
 {
-	char path[256], buf[64];
 	ssize_t n;
-	int fd;
+	int fd = open(path, O_RDONLY);
 
-	snprintf(path, sizeof(path), "/sys/module/daxpin/parameters/%s", name);
-	fd = open(path, O_RDONLY);
 	if (fd < 0)
 		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
+	n = read(fd, buf, len - 1);
 	close(fd);
 	if (n <= 0)
 		return -1;
 	buf[n] = 0;
+	return n;
+}
+
+/* Read a module parameter as an unsigned number, or -1. */
+static inline long module_param_read(const char *name)
+{
+	char path[256], buf[64];
+
+	snprintf(path, sizeof(path), "/sys/module/daxpin/parameters/%s", name);
+	if (read_small_file(path, buf, sizeof(buf)) < 0)
+		return -1;
 	if (buf[0] == 'Y')
 		return 1;
 	if (buf[0] == 'N')
 		return 0;
 	return strtol(buf, NULL, 0);
+}
+
+/* Write a module parameter: 0 or -errno. */
+static inline int module_param_write(const char *name, const char *value)
+{
+	char path[256];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/module/daxpin/parameters/%s", name);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, value, strlen(value));
+	close(fd);
+	return n == (ssize_t)strlen(value) ? 0 : -EIO;
 }
 
 /* ioctl() that returns -errno, so EXPECT_EQ(-EINVAL, ...) reads well. */
@@ -226,23 +250,43 @@ static inline long proc_cpu_ticks(pid_t pid)
 {
 	char path[64], buf[1024], *p;
 	unsigned long ut, st;
-	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
+	if (read_small_file(path, buf, sizeof(buf)) < 0)
 		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
 	p = strrchr(buf, ')');
 	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
 			 &ut, &st) != 2)
 		return -1;
 	return (long)(ut + st);
+}
+
+/*
+ * Whether touching @p (reading, or writing a byte with @write) raises
+ * SIGBUS: 1 if it does, 0 if the access went through.
+ */
+#include <setjmp.h>
+static sigjmp_buf touch_jmp;
+
+static inline void touch_on_sigbus(int sig)
+{
+	siglongjmp(touch_jmp, 1);
+}
+
+static inline int touch_sigbus(volatile char *p, int write)
+{
+	struct sigaction sa = { .sa_handler = touch_on_sigbus }, old;
+	int hit = 0;
+
+	sigaction(SIGBUS, &sa, &old);
+	if (sigsetjmp(touch_jmp, 1))
+		hit = 1;
+	else if (write)
+		*p = 1;
+	else
+		(void)*p;
+	sigaction(SIGBUS, &old, NULL);
+	return hit;
 }
 
 /* VmPin of /proc/self/status in kB, or -1. */

@@ -9,18 +9,12 @@
 #include "kselftest_harness.h"
 #include "common.h"
 
-#define PARAM "/sys/module/daxpin/parameters/fail_nth"
-
 static int fail_nth_set(unsigned int n)
 {
-	int fd = open(PARAM, O_WRONLY);
-	int ok;
+	char v[16];
 
-	if (fd < 0)
-		return -errno;
-	ok = dprintf(fd, "%u", n) > 0;
-	close(fd);
-	return ok ? 0 : -EIO;
+	snprintf(v, sizeof(v), "%u", n);
+	return module_param_write("fail_nth", v);
 }
 
 /* Lines of /proc/daxpin owned by this process. */

@@ -3,7 +3,6 @@
  * DAXPIN_PIN, DAXPIN_UNPIN, DAXPIN_QUERY and mmap() of pins: the good
  * paths, every refusal of semantics 5, accounting and handles.
  */
-#include <setjmp.h>
 #include <sys/resource.h>
 
 #include "kselftest_harness.h"
@@ -137,28 +136,6 @@ TEST_F(pin, map_refusals)
 	close(other);
 }
 
-static sigjmp_buf sigbus_jmp;
-
-static void on_sigbus(int sig)
-{
-	siglongjmp(sigbus_jmp, 1);
-}
-
-/* 1 if reading @p raises SIGBUS, 0 if it reads. */
-static int touch_sigbus(volatile char *p)
-{
-	struct sigaction sa = { .sa_handler = on_sigbus }, old;
-	int hit = 0;
-
-	sigaction(SIGBUS, &sa, &old);
-	if (sigsetjmp(sigbus_jmp, 1))
-		hit = 1;
-	else
-		(void)*p;
-	sigaction(SIGBUS, &old, NULL);
-	return hit;
-}
-
 TEST_F(pin, unpin_zaps_mappings)
 {
 	struct daxpin_pin p;
@@ -170,10 +147,10 @@ TEST_F(pin, unpin_zaps_mappings)
 		   self->dfd, p.out_mmap_offset);
 	ASSERT_NE(MAP_FAILED, map);
 	map[0] = 1;
-	EXPECT_EQ(0, touch_sigbus(map));
+	EXPECT_EQ(0, touch_sigbus(map, 0));
 	ASSERT_EQ(0, unpin(self->dfd, p.out_handle));
-	EXPECT_EQ(1, touch_sigbus(map));
-	EXPECT_EQ(1, touch_sigbus(map + 3 * PAGE));
+	EXPECT_EQ(1, touch_sigbus(map, 0));
+	EXPECT_EQ(1, touch_sigbus(map + 3 * PAGE, 0));
 	/* A new mapping of the old offset is refused. */
 	EXPECT_EQ(EINVAL, map_errno(self->dfd, PAGE, PROT_READ, MAP_SHARED,
 				    p.out_mmap_offset));
@@ -359,19 +336,19 @@ TEST_F(pin, memlock_limit)
 TEST_F(pin, max_pins)
 {
 	long max = module_param_read("max_pins");
-	int fd = open("/sys/module/daxpin/parameters/max_pins", O_WRONLY);
 	struct daxpin_pin p;
+	char old[32];
 	int i;
 
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(1, write(fd, "3", 1));
+	ASSERT_LT(0, max);
+	ASSERT_EQ(0, module_param_write("max_pins", "3"));
 	for (i = 0; i < 3; i++)
 		EXPECT_EQ(0, pin_range(self->dfd, self->ffd, i * PAGE, PAGE,
 				       DAXPIN_PIN_WRITE, 0, &p));
 	EXPECT_EQ(-ENOSPC, pin_range(self->dfd, self->ffd, 3 * PAGE, PAGE,
 				     DAXPIN_PIN_WRITE, 0, NULL));
-	dprintf(fd, "%ld", max);
-	close(fd);
+	snprintf(old, sizeof(old), "%ld", max);
+	ASSERT_EQ(0, module_param_write("max_pins", old));
 	EXPECT_EQ(0, pin_range(self->dfd, self->ffd, 3 * PAGE, PAGE,
 			       DAXPIN_PIN_WRITE, 0, NULL));
 }

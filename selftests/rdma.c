@@ -109,13 +109,8 @@ FIXTURE_SETUP(rdma)
 
 static void set_kill_on_stuck(int on)
 {
-	int fd = open("/sys/module/daxpin/parameters/kill_on_stuck", O_WRONLY);
-
-	if (fd >= 0) {
-		if (write(fd, on ? "Y" : "N", 1) != 1)
-			perror("kill_on_stuck");
-		close(fd);
-	}
+	if (module_param_write("kill_on_stuck", on ? "Y" : "N"))
+		perror("kill_on_stuck");
 }
 
 FIXTURE_TEARDOWN(rdma)

@@ -4,7 +4,6 @@
  * pinned file, the event options (eventfd, SIGIO), fork, and a keeper
  * window unmapped by its holder.
  */
-#include <setjmp.h>
 #include <sys/eventfd.h>
 
 #include "kselftest_harness.h"
@@ -39,27 +38,6 @@ FIXTURE_TEARDOWN(revoke)
 	unlink(self->path);
 }
 
-static sigjmp_buf sigbus_jmp;
-
-static void on_sigbus(int sig)
-{
-	siglongjmp(sigbus_jmp, 1);
-}
-
-static int touch_sigbus(volatile char *p)
-{
-	struct sigaction sa = { .sa_handler = on_sigbus }, old;
-	int hit = 0;
-
-	sigaction(SIGBUS, &sa, &old);
-	if (sigsetjmp(sigbus_jmp, 1))
-		hit = 1;
-	else
-		*p = 1;
-	sigaction(SIGBUS, &old, NULL);
-	return hit;
-}
-
 /* The holder ignores the recall: the truncate goes on after the deadline. */
 TEST_F(revoke, deadline)
 {
@@ -75,7 +53,7 @@ TEST_F(revoke, deadline)
 	map = mmap(NULL, FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
 		   self->dfd, p.out_mmap_offset);
 	ASSERT_NE(MAP_FAILED, map);
-	EXPECT_EQ(0, touch_sigbus(map + 5 * PAGE));
+	EXPECT_EQ(0, touch_sigbus(map + 5 * PAGE, 1));
 
 	t0 = now_ns();
 	pid = spawn_op(self->path, OP_TRUNCATE, FILE_SIZE);
@@ -83,7 +61,7 @@ TEST_F(revoke, deadline)
 	ASSERT_EQ(0, next_event(self->dfd, PROMPT_MS, &ev));
 	EXPECT_EQ((__u32)DAXPIN_EVENT_RECALL, ev.type);
 	/* Still mapped and working during the grace period. */
-	EXPECT_EQ(0, touch_sigbus(map + 6 * PAGE));
+	EXPECT_EQ(0, touch_sigbus(map + 6 * PAGE, 1));
 
 	ASSERT_EQ(0, wait_child(pid, DEADLINE_MS + REVOKE_BOUND_MS));
 	took = (now_ns() - t0) / 1000000;
@@ -101,8 +79,8 @@ TEST_F(revoke, deadline)
 	EXPECT_EQ((__u32)DAXPIN_REVOKE_DEADLINE, q.out_revoke_reason);
 
 	/* Revoked: no access, no new mapping, but the handle is there. */
-	EXPECT_EQ(1, touch_sigbus(map + 6 * PAGE));
-	EXPECT_EQ(1, touch_sigbus(map + FILE_SIZE - PAGE));
+	EXPECT_EQ(1, touch_sigbus(map + 6 * PAGE, 1));
+	EXPECT_EQ(1, touch_sigbus(map + FILE_SIZE - PAGE, 1));
 	EXPECT_EQ(MAP_FAILED, mmap(NULL, PAGE, PROT_READ, MAP_SHARED, self->dfd,
 				   p.out_mmap_offset));
 	EXPECT_EQ(ENXIO, errno);
