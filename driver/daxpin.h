@@ -164,13 +164,15 @@ struct daxpin_range {
  * @mni: notifier on [@addr, @addr + DAXPIN_WINDOW_SIZE)
  * @addr: where it is mapped in keeper->mm
  * @index: the window's index (file offset >> DAXPIN_WINDOW_SHIFT)
- * @lost: the holder unmapped it; under dinode->lock
+ * @live: in keeper->windows, relied upon; under dinode->lock
+ * @lost: the holder unmapped it while live; under dinode->lock
  */
 struct daxpin_window {
 	struct daxpin_keeper *keeper;
 	struct mmu_interval_notifier mni;
 	unsigned long addr;
 	unsigned long index;
+	bool live;
 	bool lost;
 };
 
@@ -224,7 +226,9 @@ struct daxpin_keeper {
  * @lease_held: the layout lease is in place
  * @armed_ns: the deadline @revoke_work is armed for, U64_MAX if none
  * @revoke_work: revokes recalled pins whose deadline passed and pins whose
- *	keeper window was lost; releases drained pins
+ *	keeper window was lost
+ * @drain_work: polls the draining pins, releasing those whose pages went
+ *	idle, every DAXPIN_DRAIN_POLL_MS while any is left
  * @lease_work: takes the layout lease again after a write broke it
  * @free_work: frees the record (the works above may drop the last ref)
  */
@@ -245,6 +249,7 @@ struct daxpin_inode {
 	bool lease_held;
 	u64 armed_ns;
 	struct delayed_work revoke_work;
+	struct delayed_work drain_work;
 	struct work_struct lease_work;
 	struct work_struct free_work;
 };
@@ -280,8 +285,6 @@ int daxpin_cmd_query(struct daxpin_ucmd *ucmd);
 void daxpin_ctx_unpin_all(struct daxpin_ctx *ctx);
 struct daxpin_range *daxpin_range_get(struct daxpin_ctx *ctx, u32 handle);
 void daxpin_range_put(struct daxpin_range *pin);
-void daxpin_range_end(struct daxpin_range *pin, unsigned int state,
-		      unsigned int reason);
 void __daxpin_range_end(struct daxpin_range *pin, unsigned int state,
 			unsigned int reason);
 bool daxpin_pages_busy(struct daxpin_range *pin);

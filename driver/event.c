@@ -21,9 +21,8 @@
 void daxpin_event_queue(struct daxpin_range *pin, unsigned int type)
 {
 	struct daxpin_ctx *ctx = pin->ctx;
-	unsigned long flags;
 
-	spin_lock_irqsave(&ctx->ev_lock, flags);
+	spin_lock(&ctx->ev_lock);
 	__set_bit(type, &pin->ev_pending);
 	if (type == DAXPIN_EVENT_RECALL)
 		pin->ev_deadline_ns = pin->deadline_ns;
@@ -35,7 +34,7 @@ void daxpin_event_queue(struct daxpin_range *pin, unsigned int type)
 	}
 	if (ctx->eventfd)
 		daxpin_eventfd_signal(ctx->eventfd);
-	spin_unlock_irqrestore(&ctx->ev_lock, flags);
+	spin_unlock(&ctx->ev_lock);
 
 	/* SIGIO first: a woken reader must find the signal already sent. */
 	kill_fasync(&ctx->fasync, SIGIO, POLL_IN);
@@ -48,11 +47,11 @@ void daxpin_event_forget(struct daxpin_range *pin)
 	struct daxpin_ctx *ctx = pin->ctx;
 	bool queued;
 
-	spin_lock_irq(&ctx->ev_lock);
+	spin_lock(&ctx->ev_lock);
 	queued = !list_empty(&pin->ev_node);
 	list_del_init(&pin->ev_node);
 	pin->ev_pending = 0;
-	spin_unlock_irq(&ctx->ev_lock);
+	spin_unlock(&ctx->ev_lock);
 	if (queued)
 		daxpin_range_put(pin);
 }
@@ -99,10 +98,10 @@ ssize_t daxpin_event_read(struct daxpin_ctx *ctx, char __user *buf,
 	if (count < sizeof(ev))
 		return -EINVAL;
 	for (;;) {
-		spin_lock_irq(&ctx->ev_lock);
+		spin_lock(&ctx->ev_lock);
 		if (!list_empty(&ctx->ev_list))
 			break;
-		spin_unlock_irq(&ctx->ev_lock);
+		spin_unlock(&ctx->ev_lock);
 		if (nonblock)
 			return -EAGAIN;
 		ret = wait_event_interruptible(ctx->ev_wait,
@@ -113,15 +112,15 @@ ssize_t daxpin_event_read(struct daxpin_ctx *ctx, char __user *buf,
 	/* ctx->ev_lock held, queue not empty. */
 	while (count - done >= sizeof(ev) &&
 	       daxpin_event_pop(ctx, &ev, &put)) {
-		spin_unlock_irq(&ctx->ev_lock);
+		spin_unlock(&ctx->ev_lock);
 		if (put)
 			daxpin_range_put(put);
 		if (copy_to_user(buf + done, &ev, sizeof(ev)))
 			return done ? done : -EFAULT;
 		done += sizeof(ev);
-		spin_lock_irq(&ctx->ev_lock);
+		spin_lock(&ctx->ev_lock);
 	}
-	spin_unlock_irq(&ctx->ev_lock);
+	spin_unlock(&ctx->ev_lock);
 	return done;
 }
 
@@ -131,10 +130,10 @@ __poll_t daxpin_event_poll(struct daxpin_ctx *ctx, struct file *filp,
 	__poll_t mask = 0;
 
 	poll_wait(filp, &ctx->ev_wait, wait);
-	spin_lock_irq(&ctx->ev_lock);
+	spin_lock(&ctx->ev_lock);
 	if (!list_empty(&ctx->ev_list))
 		mask |= EPOLLIN | EPOLLRDNORM;
-	spin_unlock_irq(&ctx->ev_lock);
+	spin_unlock(&ctx->ev_lock);
 	return mask;
 }
 
@@ -153,10 +152,10 @@ int daxpin_cmd_set_eventfd(struct daxpin_ucmd *ucmd)
 		if (IS_ERR(efd))
 			return PTR_ERR(efd);
 	}
-	spin_lock_irq(&ctx->ev_lock);
+	spin_lock(&ctx->ev_lock);
 	old = ctx->eventfd;
 	ctx->eventfd = efd;
-	spin_unlock_irq(&ctx->ev_lock);
+	spin_unlock(&ctx->ev_lock);
 	if (old)
 		eventfd_ctx_put(old);
 	return 0;

@@ -42,6 +42,7 @@ static void daxpin_inode_free_work(struct work_struct *work)
 		container_of(work, struct daxpin_inode, free_work);
 
 	cancel_delayed_work_sync(&dinode->revoke_work);
+	cancel_delayed_work_sync(&dinode->drain_work);
 	cancel_work_sync(&dinode->lease_work);
 	if (dinode->lease_held)
 		daxpin_lease_drop(dinode->lease_file, dinode);
@@ -169,11 +170,15 @@ void daxpin_recall_range(struct daxpin_inode *dinode, pgoff_t first,
 	spin_unlock(&dinode->lock);
 }
 
-/* Release the pages of drained pins whose pages went idle. */
-static bool daxpin_drain(struct daxpin_inode *dinode)
+/* Release the draining pins whose pages went idle; poll again if any is left. */
+static void daxpin_drain_work(struct work_struct *work)
 {
+	struct daxpin_inode *dinode = container_of(to_delayed_work(work),
+						   struct daxpin_inode,
+						   drain_work);
 	struct daxpin_range *pin, *tmp;
 
+	mutex_lock(&dinode->mutex);
 	list_for_each_entry_safe(pin, tmp, &dinode->draining, work_node) {
 		if (daxpin_pages_busy(pin))
 			continue;
@@ -184,7 +189,10 @@ static bool daxpin_drain(struct daxpin_inode *dinode)
 		daxpin_range_drained(pin);
 		daxpin_range_put(pin);
 	}
-	return !list_empty(&dinode->draining);
+	if (!list_empty(&dinode->draining))
+		mod_delayed_work(daxpin_wq, &dinode->drain_work,
+				 msecs_to_jiffies(DAXPIN_DRAIN_POLL_MS));
+	mutex_unlock(&dinode->mutex);
 }
 
 static void daxpin_revoke_work(struct work_struct *work)
@@ -196,7 +204,6 @@ static void daxpin_revoke_work(struct work_struct *work)
 	struct daxpin_range *pin, *tmp;
 	u64 now, next = U64_MAX;
 	LIST_HEAD(todo);
-	bool draining;
 
 	mutex_lock(&dinode->mutex);
 	now = ktime_get_ns();
@@ -224,16 +231,12 @@ static void daxpin_revoke_work(struct work_struct *work)
 		pin->work_reason = 0;
 		daxpin_range_put(pin);
 	}
-	draining = daxpin_drain(dinode);
 
 	spin_lock(&dinode->lock);
 	dinode->armed_ns = next;
 	if (next != U64_MAX)
 		mod_delayed_work(daxpin_wq, &dinode->revoke_work,
 				 nsecs_to_jiffies(next - now) + 1);
-	else if (draining)
-		mod_delayed_work(daxpin_wq, &dinode->revoke_work,
-				 msecs_to_jiffies(DAXPIN_DRAIN_POLL_MS));
 	/* Held off because a keeper was lost: let the breaker go now. */
 	if (dinode->nr_lost_windows && !daxpin_inode_has_pins(dinode) &&
 	    dinode->lease_held) {
@@ -270,6 +273,7 @@ static struct daxpin_inode *daxpin_inode_alloc(struct file *file)
 	INIT_LIST_HEAD(&dinode->keepers);
 	INIT_LIST_HEAD(&dinode->draining);
 	INIT_DELAYED_WORK(&dinode->revoke_work, daxpin_revoke_work);
+	INIT_DELAYED_WORK(&dinode->drain_work, daxpin_drain_work);
 	INIT_WORK(&dinode->lease_work, daxpin_lease_work);
 	INIT_WORK(&dinode->free_work, daxpin_inode_free_work);
 	dinode->armed_ns = U64_MAX;

@@ -40,7 +40,7 @@ static void daxpin_window_close(struct vm_area_struct *vma)
 	bool lost = false;
 
 	spin_lock(&dinode->lock);
-	if (!keeper->tearing_down && !window->lost) {
+	if (window->live && !keeper->tearing_down && !window->lost) {
 		window->lost = true;
 		keeper->lost = true;
 		dinode->nr_lost_windows++;
@@ -161,18 +161,15 @@ static int daxpin_window_create(struct daxpin_keeper *keeper,
 			      GFP_KERNEL_ACCOUNT));
 	if (ret)
 		goto out_remove;
+	spin_lock(&dinode->lock);
+	window->live = true;
+	spin_unlock(&dinode->lock);
 	return 0;
 
 out_remove:
 	mmu_interval_notifier_remove(&window->mni);
 out_unmap:
-	spin_lock(&dinode->lock);
-	keeper->tearing_down = true;	/* not lost: ours to unmap */
-	spin_unlock(&dinode->lock);
-	vm_munmap(addr, DAXPIN_WINDOW_SIZE);
-	spin_lock(&dinode->lock);
-	keeper->tearing_down = false;
-	spin_unlock(&dinode->lock);
+	vm_munmap(addr, DAXPIN_WINDOW_SIZE);	/* not live: not "lost" */
 out_free:
 	kfree(window);
 	return ret;

@@ -192,7 +192,8 @@ static void daxpin_release_pages(struct daxpin_range *pin)
 		spin_unlock(&pin->dinode->lock);
 		if (pin->state == DAXPIN_STATE_REVOKED && daxpin_kill_on_stuck)
 			daxpin_map_kill_mappers(pin);
-		daxpin_inode_kick(pin->dinode);
+		mod_delayed_work(daxpin_wq, &pin->dinode->drain_work,
+				 msecs_to_jiffies(DAXPIN_DRAIN_POLL_MS));
 		return;
 	}
 	daxpin_range_drained(pin);
@@ -245,12 +246,17 @@ void __daxpin_range_end(struct daxpin_range *pin, unsigned int state,
 		daxpin_map_unpublish(pin);
 }
 
-void daxpin_range_end(struct daxpin_range *pin, unsigned int state,
-		      unsigned int reason)
+/*
+ * The handle is gone (UNPIN, last close, or a PIN whose reply failed): end
+ * the pin, drop its queued events and the handle's reference.
+ */
+static void daxpin_range_unpin(struct daxpin_range *pin)
 {
 	mutex_lock(&pin->dinode->mutex);
-	__daxpin_range_end(pin, state, reason);
+	__daxpin_range_end(pin, DAXPIN_STATE_UNPINNED, 0);
 	mutex_unlock(&pin->dinode->mutex);
+	daxpin_event_forget(pin);
+	daxpin_range_put(pin);
 }
 
 static int daxpin_check_pin_args(struct daxpin_pin *cmd, unsigned int *ms)
@@ -383,9 +389,7 @@ out_end:
 	/* Nobody learnt the handle: end the pin as if it was never made. */
 	xa_erase(&ctx->pins, handle);
 	mutex_unlock(&ctx->lock);
-	daxpin_range_end(pin, DAXPIN_STATE_UNPINNED, 0);
-	daxpin_event_forget(pin);
-	daxpin_range_put(pin);
+	daxpin_range_unpin(pin);
 	goto out_fdput;
 
 out_remove:
@@ -432,10 +436,7 @@ int daxpin_cmd_unpin(struct daxpin_ucmd *ucmd)
 	mutex_unlock(&ctx->lock);
 	if (!pin)
 		return -ENOENT;
-
-	daxpin_range_end(pin, DAXPIN_STATE_UNPINNED, 0);
-	daxpin_event_forget(pin);
-	daxpin_range_put(pin);
+	daxpin_range_unpin(pin);
 	return 0;
 }
 
@@ -446,9 +447,7 @@ void daxpin_ctx_unpin_all(struct daxpin_ctx *ctx)
 
 	xa_for_each(&ctx->pins, handle, pin) {
 		xa_erase(&ctx->pins, handle);
-		daxpin_range_end(pin, DAXPIN_STATE_UNPINNED, 0);
-		daxpin_event_forget(pin);
-		daxpin_range_put(pin);
+		daxpin_range_unpin(pin);
 	}
 }
 
