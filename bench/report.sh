@@ -15,12 +15,16 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 # tap_count FILE: "pass fail skip" of the top-level results in FILE;
-# prints failed and skipped results (with reasons) to stderr.
+# prints failed and skipped results (with reasons) to stderr, and under
+# each failure the diagnostics its test printed (the harness's "# file:line:"
+# lines), so that a failure in CI can be read without the guest's logs.
 tap_count() {
 	awk -v file="$(basename "$1")" '
-	/^ok [0-9]+.*# SKIP/ { s++; sub(/^ok [0-9]+ *(- )?/, ""); printf "    skip  %s: %s\n", file, $0 > "/dev/stderr"; next }
-	/^ok [0-9]+/ { p++; next }
-	/^not ok [0-9]+/ { f++; sub(/^not ok [0-9]+ *(- )?/, ""); printf "    FAIL  %s: %s\n", file, $0 > "/dev/stderr"; next }
+	/^#  RUN / { diag = ""; next }
+	/^# / { if (length(diag) < 4000) diag = diag "          " $0 "\n"; next }
+	/^ok [0-9]+.*# SKIP/ { s++; sub(/^ok [0-9]+ *(- )?/, ""); printf "    skip  %s: %s\n", file, $0 > "/dev/stderr"; diag = ""; next }
+	/^ok [0-9]+/ { p++; diag = ""; next }
+	/^not ok [0-9]+/ { f++; sub(/^not ok [0-9]+ *(- )?/, ""); printf "    FAIL  %s: %s\n%s", file, $0, diag > "/dev/stderr"; diag = ""; next }
 	END { printf "%d %d %d\n", p, f, s }' "$1"
 }
 

@@ -69,7 +69,9 @@ struct daxpin_keeper;
  * @owner: the thread group that opened the device, for the admin listing
  * @lock: serializes PIN and UNPIN on this file
  * @pins: the pins by handle (the xarray's own lock guards lookups)
- * @ev_lock: protects @ev_list, @eventfd and the queued events of each pin
+ * @ev_lock: protects @ev_list, @eventfd and the queued events of each pin;
+ *	held while @eventfd and @fasync are signalled, so that no reader sees
+ *	an event before them
  * @ev_list: pins with queued events, oldest first
  * @ev_wait: readers and pollers waiting for events
  * @fasync: SIGIO subscribers

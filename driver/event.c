@@ -32,12 +32,17 @@ void daxpin_event_queue(struct daxpin_range *pin, unsigned int type)
 		kref_get(&pin->kref);
 		list_add_tail(&pin->ev_node, &ctx->ev_list);
 	}
+	/*
+	 * Readers look at the queue under ev_lock, so signalling before the
+	 * unlock means that whoever sees the event has the eventfd count and
+	 * a pending SIGIO already; and a reader woken by the signal finds the
+	 * event queued. kill_fasync() and eventfd signalling do not sleep.
+	 */
 	if (ctx->eventfd)
 		daxpin_eventfd_signal(ctx->eventfd);
+	kill_fasync(&ctx->fasync, SIGIO, POLL_IN);
 	spin_unlock(&ctx->ev_lock);
 
-	/* SIGIO first: a woken reader must find the signal already sent. */
-	kill_fasync(&ctx->fasync, SIGIO, POLL_IN);
 	wake_up_interruptible(&ctx->ev_wait);
 }
 

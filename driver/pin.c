@@ -142,7 +142,8 @@ static int daxpin_populate(struct daxpin_range *pin, struct file *file)
 			break;
 		}
 		done += n;
-		if (signal_pending(current)) {
+		/* Only a range still to fault in is worth giving up. */
+		if (done < pin->npages && signal_pending(current)) {
 			ret = -EINTR;
 			break;
 		}
