@@ -15,17 +15,28 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 # tap_count FILE: "pass fail skip" of the top-level results in FILE;
-# prints failed and skipped results (with reasons) to stderr, and under
+# prints failed results, and skipped ones grouped by reason, to stderr; under
 # each failure the diagnostics its test printed (the harness's "# file:line:"
 # lines), so that a failure in CI can be read without the guest's logs.
 tap_count() {
 	awk -v file="$(basename "$1")" '
-	/^#  RUN / { diag = ""; next }
+	/^#  RUN / { diag = ""; run = $3; next }
 	/^# / { if (length(diag) < 4000) diag = diag "          " $0 "\n"; next }
-	/^ok [0-9]+.*# SKIP/ { s++; sub(/^ok [0-9]+ *(- )?/, ""); printf "    skip  %s: %s\n", file, $0 > "/dev/stderr"; diag = ""; next }
+	/^ok [0-9]+.*# SKIP/ {
+		s++; name = run; sub(/^.*# SKIP */, "")
+		if (!(($0) in why)) { order[++nwhy] = $0; first[$0] = name }
+		why[$0]++; diag = ""; next
+	}
 	/^ok [0-9]+/ { p++; diag = ""; next }
 	/^not ok [0-9]+/ { f++; sub(/^not ok [0-9]+ *(- )?/, ""); printf "    FAIL  %s: %s\n%s", file, $0, diag > "/dev/stderr"; diag = ""; next }
-	END { printf "%d %d %d\n", p, f, s }' "$1"
+	END {
+		for (i = 1; i <= nwhy; i++) {
+			r = order[i]; more = ""
+			if (why[r] > 1) more = ", ..."
+			printf "    skip  %s: %d x \"%s\" (%s%s)\n", file, why[r], r, first[r], more > "/dev/stderr"
+		}
+		printf "%d %d %d\n", p, f, s
+	}' "$1"
 }
 
 if [ "$1" = --host ]; then

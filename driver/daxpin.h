@@ -231,7 +231,8 @@ struct daxpin_keeper {
  *	keeper window was lost
  * @drain_work: polls the draining pins, releasing those whose pages went
  *	idle, every DAXPIN_DRAIN_POLL_MS while any is left
- * @lease_work: takes the layout lease again after a write broke it
+ * @lease_work: takes the layout lease again DAXPIN_LEASE_RETAKE_MS after
+ *	the last break, while pins remain
  * @free_work: frees the record (the works above may drop the last ref)
  */
 struct daxpin_inode {
@@ -252,7 +253,7 @@ struct daxpin_inode {
 	u64 armed_ns;
 	struct delayed_work revoke_work;
 	struct delayed_work drain_work;
-	struct work_struct lease_work;
+	struct delayed_work lease_work;
 	struct work_struct free_work;
 };
 

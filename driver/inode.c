@@ -33,6 +33,16 @@ struct workqueue_struct *daxpin_wq;
 /* How long a lease breaker is held off after a keeper window was lost. */
 #define DAXPIN_LOST_GRACE_MS	1000
 
+/*
+ * How long the lease stays away after a break. A breaker checks for leases
+ * again after breaking them (xfs_break_leased_layouts() and reflink's
+ * xfs_iolock_two_inodes_and_break_layout() loop until a check finds none),
+ * and that loop does not sleep when the lease goes at once: a lease taken
+ * again before that check sends the breaker round again. Every break
+ * restarts the wait, so a breaker that loops finds no lease next time.
+ */
+#define DAXPIN_LEASE_RETAKE_MS	100
+
 static bool daxpin_lease_break(void *owner, unsigned long *break_time);
 DAXPIN_DEFINE_LEASE_OPS(daxpin_lease_ops, daxpin_lease_break);
 
@@ -43,7 +53,7 @@ static void daxpin_inode_free_work(struct work_struct *work)
 
 	cancel_delayed_work_sync(&dinode->revoke_work);
 	cancel_delayed_work_sync(&dinode->drain_work);
-	cancel_work_sync(&dinode->lease_work);
+	cancel_delayed_work_sync(&dinode->lease_work);
 	if (dinode->lease_held)
 		daxpin_lease_drop(dinode->lease_file, dinode);
 	fput(dinode->shadow);
@@ -107,23 +117,29 @@ static bool daxpin_lease_break(void *owner, unsigned long *break_time)
 		release = false;
 		mod_delayed_work(daxpin_wq, &dinode->revoke_work, 0);
 	} else {
-		/* A write(2): the pinned blocks stay where they are. */
+		/*
+		 * A write(2), or a reflink or dedupe that breaks leases before
+		 * it waits for busy pages (and so recalls through the keeper
+		 * windows next): the pinned blocks stay where they are.
+		 */
 		for (node = interval_tree_iter_first(&dinode->pins, 0, ULONG_MAX);
 		     node; node = interval_tree_iter_next(node, 0, ULONG_MAX))
 			daxpin_event_queue(container_of(node, struct daxpin_range, it),
 					   DAXPIN_EVENT_WRITE_BREAK);
 		dinode->lease_held = false;
-		queue_work(daxpin_wq, &dinode->lease_work);
+		mod_delayed_work(daxpin_wq, &dinode->lease_work,
+				 msecs_to_jiffies(DAXPIN_LEASE_RETAKE_MS));
 	}
 	spin_unlock(&dinode->lock);
 	return release;
 }
 
-/* Take the lease again after a write broke it, while pins remain. */
+/* Take the lease again after a break, while pins remain. */
 static void daxpin_lease_work(struct work_struct *work)
 {
 	struct daxpin_inode *dinode =
-		container_of(work, struct daxpin_inode, lease_work);
+		container_of(to_delayed_work(work), struct daxpin_inode,
+			     lease_work);
 	bool want;
 
 	mutex_lock(&dinode->mutex);
@@ -274,7 +290,7 @@ static struct daxpin_inode *daxpin_inode_alloc(struct file *file)
 	INIT_LIST_HEAD(&dinode->draining);
 	INIT_DELAYED_WORK(&dinode->revoke_work, daxpin_revoke_work);
 	INIT_DELAYED_WORK(&dinode->drain_work, daxpin_drain_work);
-	INIT_WORK(&dinode->lease_work, daxpin_lease_work);
+	INIT_DELAYED_WORK(&dinode->lease_work, daxpin_lease_work);
 	INIT_WORK(&dinode->free_work, daxpin_inode_free_work);
 	dinode->armed_ns = U64_MAX;
 	dinode->inode = file_inode(file);

@@ -2,7 +2,8 @@
 /*
  * daxpin: pins (struct daxpin_range) - making, ending and querying them.
  *
- * A pin is made in this order, and every step is undone in reverse:
+ * A range with blocks shared with another file is refused first. A pin is
+ * then made in this order, and every step is undone in reverse:
  *   1. the caller is charged for the pages (pinned_vm, RLIMIT_MEMLOCK);
  *   2. a handle is allocated;
  *   3. the daxpin_inode is found or made (shadow file, layout lease);
@@ -11,13 +12,14 @@
  *      for busy pages;
  *   5. the pin joins the inode's interval tree (recalls can find it);
  *   6. the range is faulted in for writing through a temporary mapping of
- *      the caller's file (allocating holes, converting unwritten extents,
- *      unsharing shared ones) and its pages pinned; the temporary mapping
+ *      the caller's file (allocating holes, converting unwritten extents)
+ *      and its pages pinned; the temporary mapping
  *      goes again.
  * Step 6 comes after 4 so that no pinned page ever goes unprotected, and
  * after 5 so that a layout change that starts while pages are pinned is
  * reported.
  */
+#include <linux/fiemap.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
@@ -299,6 +301,57 @@ static int daxpin_check_file(struct file *file, struct daxpin_pin *cmd)
 	return 0;
 }
 
+/* Extents per FIEMAP call: one page of the caller's memory holds them. */
+#define DAXPIN_FIEMAP_BATCH	(PAGE_SIZE / sizeof(struct fiemap_extent))
+
+/*
+ * Refuse a range with blocks shared with another file (reflink): a store
+ * through the pin would land in the other file too, and the copy-on-write
+ * fault that would unshare a block leaves it, on 6.1, marked shared after
+ * it is freed (a WARNING when the block is used again). The filesystem
+ * tells through FIEMAP, which copies its answer to user memory: a scratch
+ * page in the caller's mm (this is the caller's ioctl) takes it.
+ * Returns 0, -ENODATA if a block is shared, or an error.
+ */
+static int daxpin_check_unshared(struct file *file, u64 start, u64 len)
+{
+	struct fiemap_extent_info fie = { .fi_extents_max = DAXPIN_FIEMAP_BATCH };
+	struct inode *inode = file_inode(file);
+	struct fiemap_extent ext = { };
+	u64 end = start + len, next;
+	unsigned long buf;
+	unsigned int i;
+	int ret = 0;
+
+	if (!inode->i_op->fiemap)
+		return 0;
+	buf = vm_mmap(NULL, 0, PAGE_SIZE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, 0);
+	if (IS_ERR_VALUE(buf))
+		return (int)buf;
+	fie.fi_extents_start = (struct fiemap_extent __user *)buf;
+	while (start < end) {
+		fie.fi_extents_mapped = 0;
+		ret = inode->i_op->fiemap(inode, &fie, start, end - start);
+		if (ret || !fie.fi_extents_mapped)
+			break;
+		for (i = 0; i < fie.fi_extents_mapped && !ret; i++) {
+			if (copy_from_user(&ext, fie.fi_extents_start + i,
+					   sizeof(ext)))
+				ret = -EFAULT;
+			else if (ext.fe_flags & FIEMAP_EXTENT_SHARED)
+				ret = -ENODATA;
+		}
+		next = ext.fe_logical + ext.fe_length;
+		if (ret || fie.fi_extents_mapped < fie.fi_extents_max ||
+		    (ext.fe_flags & FIEMAP_EXTENT_LAST) || next <= start)
+			break;
+		start = next;
+	}
+	vm_munmap(buf, PAGE_SIZE);
+	return ret;
+}
+
 int daxpin_cmd_pin(struct daxpin_ucmd *ucmd)
 {
 	struct daxpin_pin *cmd = ucmd->cmd;
@@ -317,6 +370,9 @@ int daxpin_cmd_pin(struct daxpin_ucmd *ucmd)
 	if (!fd_file(f))
 		return -EBADF;
 	ret = daxpin_check_file(fd_file(f), cmd);
+	if (!ret)
+		ret = daxpin_check_unshared(fd_file(f), cmd->offset,
+					    cmd->length);
 	if (ret)
 		goto out_fdput;
 

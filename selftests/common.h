@@ -97,6 +97,7 @@ static inline int ioctl_err(int fd, unsigned long cmd, void *arg)
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <linux/fs.h>
 
 #define PAGE 4096UL
 
@@ -124,6 +125,21 @@ static inline int make_file(const char *dir, const char *name, size_t size,
 		return -errno;
 	}
 	return fd;
+}
+
+/* Write @len bytes of @c from the start of @fd: 0 or -errno. */
+static inline int fill_file(int fd, int c, size_t len)
+{
+	char buf[64 * 1024];
+	size_t done, n;
+
+	memset(buf, c, sizeof(buf));
+	for (done = 0; done < len; done += n) {
+		n = len - done < sizeof(buf) ? len - done : sizeof(buf);
+		if (pwrite(fd, buf, n, done) != (ssize_t)n)
+			return -errno;
+	}
+	return 0;
 }
 
 static inline int pin_range(int dfd, int ffd, uint64_t off, uint64_t len,
@@ -172,12 +188,127 @@ static inline int next_event(int dfd, int ms, struct daxpin_event *ev)
 }
 
 /*
+ * The next event that is not a WRITE_BREAK: reflink and dedupe break
+ * daxpin's layout lease (XFS reports it as for a write) before they recall.
+ */
+static inline int next_event_skip_breaks(int dfd, int ms,
+					 struct daxpin_event *ev)
+{
+	uint64_t end = now_ns() + (uint64_t)ms * 1000000;
+	int ret;
+
+	do {
+		uint64_t now = now_ns();
+
+		ret = next_event(dfd, now < end ? (end - now) / 1000000 : 0, ev);
+	} while (!ret && ev->type == DAXPIN_EVENT_WRITE_BREAK);
+	return ret;
+}
+
+/*
  * Fork a child that runs a layout-changing @op on @path and exits with 0
  * on success or the errno. The parent gets the pid.
  */
 enum layout_op {
 	OP_TRUNCATE, OP_PUNCH, OP_COLLAPSE, OP_INSERT, OP_ZERO, OP_PWRITE,
+	/* Extent sharing (XFS with reflink): see share_op(). */
+	OP_CLONE_ONTO, OP_CLONE_FROM, OP_DEDUPE,
 };
+
+/* The scratch file an extent-sharing op on @path uses. */
+static inline void share_path(char *buf, size_t len, const char *path)
+{
+	snprintf(buf, len, "%s.share", path);
+}
+
+/*
+ * The extent-sharing ops, on the first @len bytes of @fd (the file at
+ * @path), with a scratch file: clone the scratch file's blocks onto it,
+ * clone its blocks into the scratch file, or dedupe it against a scratch
+ * copy of its data. The first two change its block map, the third makes
+ * its blocks shared. Returns 0 or an errno.
+ */
+static inline int share_op(const char *path, int fd, enum layout_op op,
+			   off_t len)
+{
+	struct file_clone_range fcr = { .src_length = len };
+	struct file_dedupe_range *dr;
+	char other[4200], *buf;
+	int ofd, ret = 0;
+
+	share_path(other, sizeof(other), path);
+	ofd = open(other, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	buf = malloc(len);
+	if (ofd < 0 || !buf) {
+		ret = ofd < 0 ? errno : ENOMEM;
+		goto out;
+	}
+	if (op == OP_DEDUPE) {
+		if (pread(fd, buf, len, 0) != len)
+			ret = EIO;
+	} else {
+		memset(buf, 'd', len);
+	}
+	if (!ret && op != OP_CLONE_FROM && pwrite(ofd, buf, len, 0) != len)
+		ret = EIO;
+	if (ret)
+		goto out;
+
+	switch (op) {
+	case OP_CLONE_ONTO:
+		fcr.src_fd = ofd;
+		ret = ioctl(fd, FICLONERANGE, &fcr) ? errno : 0;
+		break;
+	case OP_CLONE_FROM:
+		ret = ioctl(ofd, FICLONE, fd) ? errno : 0;
+		break;
+	default:
+		dr = calloc(1, sizeof(*dr) + sizeof(dr->info[0]));
+		if (!dr) {
+			ret = ENOMEM;
+			break;
+		}
+		dr->src_length = len;
+		dr->dest_count = 1;
+		dr->info[0].dest_fd = fd;
+		if (ioctl(ofd, FIDEDUPERANGE, dr))
+			ret = errno;
+		else if (dr->info[0].status == -512)
+			/* A signal: the kernel's ERESTARTSYS leaks out here. */
+			ret = EINTR;
+		else if (dr->info[0].status < 0)
+			ret = -dr->info[0].status;
+		else if (dr->info[0].status == FILE_DEDUPE_RANGE_DIFFERS)
+			ret = EBADE;
+		else if (dr->info[0].bytes_deduped != (__u64)len)
+			ret = ERANGE;
+		free(dr);
+		break;
+	}
+out:
+	free(buf);
+	if (ofd >= 0)
+		close(ofd);
+	unlink(other);
+	return ret;
+}
+
+/* Whether the file system holding @dir can share extents (reflink). */
+static inline int fs_shares_extents(const char *dir)
+{
+	char path[4096];
+	int fd, ret;
+
+	snprintf(path, sizeof(path), "%s/reflink-probe", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		return 0;
+	ret = ftruncate(fd, PAGE) == 0 && share_op(path, fd, OP_CLONE_FROM,
+						   PAGE) == 0;
+	close(fd);
+	unlink(path);
+	return ret;
+}
 
 static inline int run_op(const char *path, enum layout_op op, off_t size)
 {
@@ -206,6 +337,12 @@ static inline int run_op(const char *path, enum layout_op op, off_t size)
 	case OP_PWRITE:
 		ret = pwrite(fd, "x", 1, 0) == 1 ? 0 : -1;
 		break;
+	case OP_CLONE_ONTO:
+	case OP_CLONE_FROM:
+	case OP_DEDUPE:
+		ret = share_op(path, fd, op, size / 2);
+		close(fd);
+		return ret;
 	}
 	ret = ret ? errno : 0;
 	close(fd);

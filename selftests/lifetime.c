@@ -3,7 +3,7 @@
  * Lifetime and privilege: a daxpin file passed to another process with
  * SCM_RIGHTS keeps its pins after the pinning process exits; an ordinary
  * user pins only what it can open; a pinned file keeps its file system
- * mounted.
+ * mounted; extents shared with another file are refused.
  */
 #include <sys/mount.h>
 #include <linux/fs.h>
@@ -167,12 +167,12 @@ TEST_F(lifetime, pinned_file_keeps_fs_mounted)
 }
 
 /*
- * Reflink and dedupe onto a pinned file: the bench's file systems cannot
- * share extents (XFS is made with reflink=0, ext4 has no reflink), so both
- * are refused and the pin stays active. On a reflink file system the
- * kernel breaks layouts of the target first, as for truncate.
+ * Reflink and dedupe onto a pinned file where the file system cannot share
+ * extents (ext4): both are refused and the pin stays active. Where it can
+ * (XFS made with reflink, mkfs's default), recall.clone_onto, clone_from
+ * and dedupe_onto show them waiting for the pin like truncate.
  */
-TEST_F(lifetime, reflink_and_dedupe_refused_here)
+TEST_F(lifetime, reflink_and_dedupe_refused_without_reflink)
 {
 	struct file_dedupe_range *dr;
 	struct daxpin_query q;
@@ -180,6 +180,9 @@ TEST_F(lifetime, reflink_and_dedupe_refused_here)
 	char src_path[4096], buf[PAGE];
 	int dfd, src, ret;
 
+	if (fs_shares_extents(env_or_die("DAXPIN_DAX_DIR")))
+		SKIP(return, "%s shares extents: the recall.clone_* tests apply",
+		     getenv("DAXPIN_FS"));
 	memset(buf, 's', sizeof(buf));
 	src = make_file(env_or_die("DAXPIN_DAX_DIR"), "lifetime-src", PAGE,
 			src_path, sizeof(src_path));
@@ -213,6 +216,59 @@ TEST_F(lifetime, reflink_and_dedupe_refused_here)
 	close(dfd);
 	close(src);
 	unlink(src_path);
+}
+
+/*
+ * Blocks shared with another file (after a reflink) cannot be pinned: a
+ * store through the pin would reach the other file. PIN refuses them, read
+ * or write, before it faults anything in; unsharing them first
+ * (FALLOC_FL_UNSHARE_RANGE) makes the range pinnable, and stores through
+ * the pin then stay out of the clone.
+ */
+TEST_F(lifetime, shared_extents_refused)
+{
+	char clone_path[4096], buf[PAGE];
+	struct daxpin_pin p;
+	char *map;
+	int dfd, clone;
+
+	if (!fs_shares_extents(env_or_die("DAXPIN_DAX_DIR")))
+		SKIP(return, "%s cannot share extents", getenv("DAXPIN_FS"));
+	ASSERT_EQ(0, fill_file(self->ffd, 'a', 2 * PAGE));
+	clone = make_file(env_or_die("DAXPIN_DAX_DIR"), "lifetime-clone", 0,
+			  clone_path, sizeof(clone_path));
+	ASSERT_LE(0, clone);
+	ASSERT_EQ(0, ioctl(clone, FICLONE, self->ffd));
+	dfd = daxpin_open();
+	ASSERT_LE(0, dfd);
+
+	EXPECT_EQ(-ENODATA, pin_range(dfd, self->ffd, 0, PAGE, 0, 0, NULL));
+	EXPECT_EQ(-ENODATA, pin_range(dfd, self->ffd, PAGE, PAGE,
+				      DAXPIN_PIN_WRITE, 0, NULL));
+	EXPECT_EQ(0, vm_pinned_kb());
+
+	ASSERT_EQ(0, fallocate(self->ffd, FALLOC_FL_UNSHARE_RANGE, 0, PAGE));
+	ASSERT_EQ(0, pin_range(dfd, self->ffd, 0, PAGE, DAXPIN_PIN_WRITE, 0,
+			       &p));
+	map = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, dfd,
+		   p.out_mmap_offset);
+	ASSERT_NE(MAP_FAILED, map);
+	EXPECT_EQ('a', map[0]);
+	memset(map, 'b', PAGE);
+	ASSERT_EQ((ssize_t)PAGE, pread(clone, buf, PAGE, 0));
+	EXPECT_EQ('a', buf[0]);
+	EXPECT_EQ('a', buf[PAGE - 1]);
+	ASSERT_EQ((ssize_t)PAGE, pread(self->ffd, buf, PAGE, 0));
+	EXPECT_EQ('b', buf[0]);
+	/* The second page is still shared. */
+	EXPECT_EQ(-ENODATA, pin_range(dfd, self->ffd, 0, 2 * PAGE,
+				      DAXPIN_PIN_WRITE, 0, NULL));
+
+	munmap(map, PAGE);
+	EXPECT_EQ(0, unpin(dfd, p.out_handle));
+	close(dfd);
+	close(clone);
+	unlink(clone_path);
 }
 
 TEST_HARNESS_MAIN

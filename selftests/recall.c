@@ -28,6 +28,17 @@ FIXTURE(recall) {
 	int ffd;
 	char path[4096];
 	struct daxpin_pin pin;
+	/* The op is one this file system does not have (reflink on ext4). */
+	bool unsupported;
+	/*
+	 * The op spins: reflink and dedupe on XFS lock the two inodes in
+	 * inode number order, wait (interruptibly) for busy pages of the
+	 * first, but for the second only retry in a loop that neither
+	 * sleeps nor looks at signals (xfs_mmaplock_two_inodes_and_break_
+	 * dax_layout() in 6.1 and 6.12). A pinned file with the higher
+	 * number makes the op burn a CPU, unkillable, until the pin goes.
+	 */
+	bool spins;
 };
 
 FIXTURE_VARIANT(recall) {
@@ -39,25 +50,68 @@ FIXTURE_VARIANT_ADD(recall, punch_hole) { .op = OP_PUNCH };
 FIXTURE_VARIANT_ADD(recall, collapse_range) { .op = OP_COLLAPSE };
 FIXTURE_VARIANT_ADD(recall, insert_range) { .op = OP_INSERT };
 FIXTURE_VARIANT_ADD(recall, zero_range) { .op = OP_ZERO };
+/* Where extents can be shared: both inodes' layouts are broken. */
+FIXTURE_VARIANT_ADD(recall, clone_onto) { .op = OP_CLONE_ONTO };
+FIXTURE_VARIANT_ADD(recall, clone_from) { .op = OP_CLONE_FROM };
+FIXTURE_VARIANT_ADD(recall, dedupe_onto) { .op = OP_DEDUPE };
+
+/*
+ * Each test starts with this: a file system without reflink has nothing
+ * to test for the extent-sharing ops (lifetime.c checks that it refuses
+ * them and leaves the pin alone).
+ */
+#define SKIP_UNSUPPORTED()						\
+	do {								\
+		if (self->unsupported)					\
+			SKIP(return, "%s cannot share extents",		\
+			     getenv("DAXPIN_FS"));			\
+	} while (0)
 
 FIXTURE_SETUP(recall)
 {
+	const char *dir = env_or_die("DAXPIN_DAX_DIR");
+
+	self->unsupported = variant->op >= OP_CLONE_ONTO &&
+			    !fs_shares_extents(dir);
 	self->dfd = daxpin_open();
 	ASSERT_LE(0, self->dfd);
-	self->ffd = make_file(env_or_die("DAXPIN_DAX_DIR"), "recall-test",
-			      FILE_SIZE, self->path, sizeof(self->path));
+	self->ffd = make_file(dir, "recall-test", FILE_SIZE, self->path,
+			      sizeof(self->path));
 	ASSERT_LE(0, self->ffd);
-	/* Written data everywhere, so every fallocate mode has work. */
-	ASSERT_EQ(0, fallocate(self->ffd, 0, 0, FILE_SIZE));
+	/*
+	 * Written data everywhere, so every fallocate mode has work, and
+	 * dedupe compares data with data (DAX calls an unwritten extent and
+	 * a written one different, whatever they hold).
+	 */
+	ASSERT_EQ(0, fill_file(self->ffd, 'w', FILE_SIZE));
 	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, PIN_LEN, PIN_LEN,
 			       DAXPIN_PIN_WRITE, LONG_DEADLINE, &self->pin));
+	if (variant->op >= OP_CLONE_ONTO && !self->unsupported) {
+		char other[4200];
+		struct stat a, b;
+		int fd;
+
+		/* The op's scratch file exists now: its number is known. */
+		share_path(other, sizeof(other), self->path);
+		fd = open(other, O_RDWR | O_CREAT | O_TRUNC, 0644);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, fstat(fd, &b));
+		ASSERT_EQ(0, fstat(self->ffd, &a));
+		close(fd);
+		self->spins = a.st_ino > b.st_ino;
+	}
 }
 
 FIXTURE_TEARDOWN(recall)
 {
+	char other[4200];
+
 	close(self->dfd);
 	close(self->ffd);
 	unlink(self->path);
+	/* A killed op leaves its scratch file. */
+	share_path(other, sizeof(other), self->path);
+	unlink(other);
 }
 
 /* The effect the op must have had on the file size once done. */
@@ -89,10 +143,12 @@ TEST_F(recall, waits_for_unpin)
 	uint64_t t0;
 	pid_t pid;
 
+	SKIP_UNSUPPORTED();
+
 	t0 = now_ns();
 	pid = spawn_op(self->path, variant->op, FILE_SIZE);
 	ASSERT_LT(0, pid);
-	ASSERT_EQ(0, next_event(self->dfd, PROMPT_MS, &ev));
+	ASSERT_EQ(0, next_event_skip_breaks(self->dfd, PROMPT_MS, &ev));
 	TH_LOG("recall event after %.1f ms", (now_ns() - t0) / 1e6);
 	EXPECT_EQ((__u32)DAXPIN_EVENT_RECALL, ev.type);
 	EXPECT_EQ(self->pin.out_handle, ev.handle);
@@ -121,15 +177,30 @@ TEST_F(recall, sigkill_ends_the_wait)
 	int status;
 	pid_t pid;
 
+	SKIP_UNSUPPORTED();
+
 	pid = spawn_op(self->path, variant->op, FILE_SIZE);
 	ASSERT_LT(0, pid);
-	ASSERT_EQ(0, next_event(self->dfd, PROMPT_MS, &ev));
+	ASSERT_EQ(0, next_event_skip_breaks(self->dfd, PROMPT_MS, &ev));
 	t1 = proc_cpu_ticks(pid);
 	usleep(1000 * 1000);
 	t2 = proc_cpu_ticks(pid);
 	ASSERT_LE(0, t1);
+	TH_LOG("waiting process used %ld ticks in 1 s", t2 - t1);
+	if (self->spins) {
+		/* The kernel's bug (see FIXTURE): proven, then ended by UNPIN. */
+		TH_LOG("pinned file has the higher inode number: the op spins");
+		EXPECT_LT(50, t2 - t1);
+		kill(pid, SIGKILL);
+		EXPECT_EQ(-ETIMEDOUT, wait_child(pid, WAITS_MS));
+		EXPECT_EQ(0, unpin(self->dfd, self->pin.out_handle));
+		status = wait_child(pid, PROMPT_MS);
+		ASSERT_LE(0, status);
+		EXPECT_TRUE(WIFSIGNALED(status));
+		return;
+	}
 	/* A spinning process would burn about 100 ticks in that second. */
-	EXPECT_GT(20, t2 - t1) TH_LOG("waiting process used %ld ticks in 1 s", t2 - t1);
+	EXPECT_GT(20, t2 - t1);
 	kill(pid, SIGKILL);
 	status = wait_child(pid, PROMPT_MS);
 	ASSERT_LE(0, status);
@@ -150,6 +221,8 @@ TEST_F(recall, signal_gives_eintr)
 	int status;
 	pid_t pid;
 
+	SKIP_UNSUPPORTED();
+
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
@@ -159,9 +232,19 @@ TEST_F(recall, signal_gives_eintr)
 		sigaction(SIGINT, &sa, NULL);	/* no SA_RESTART */
 		_exit(run_op(self->path, variant->op, FILE_SIZE));
 	}
-	ASSERT_EQ(0, next_event(self->dfd, PROMPT_MS, &ev));
+	ASSERT_EQ(0, next_event_skip_breaks(self->dfd, PROMPT_MS, &ev));
 	usleep(100 * 1000);
 	kill(pid, SIGINT);
+	if (self->spins) {
+		/* The kernel's bug (see FIXTURE): no EINTR while pinned. */
+		EXPECT_EQ(-ETIMEDOUT, wait_child(pid, WAITS_MS));
+		EXPECT_EQ(0, unpin(self->dfd, self->pin.out_handle));
+		status = wait_child(pid, PROMPT_MS);
+		ASSERT_LE(0, status);
+		EXPECT_TRUE(WIFEXITED(status));
+		TH_LOG("after UNPIN the op returned %d", WEXITSTATUS(status));
+		return;
+	}
 	status = wait_child(pid, PROMPT_MS);
 	ASSERT_LE(0, status);
 	ASSERT_TRUE(WIFEXITED(status));
@@ -175,9 +258,11 @@ TEST_F(recall, close_lets_it_go)
 	struct daxpin_event ev;
 	pid_t pid;
 
+	SKIP_UNSUPPORTED();
+
 	pid = spawn_op(self->path, variant->op, FILE_SIZE);
 	ASSERT_LT(0, pid);
-	ASSERT_EQ(0, next_event(self->dfd, PROMPT_MS, &ev));
+	ASSERT_EQ(0, next_event_skip_breaks(self->dfd, PROMPT_MS, &ev));
 	EXPECT_EQ(-ETIMEDOUT, wait_child(pid, WAITS_MS));
 	close(self->dfd);
 	self->dfd = -1;
@@ -190,6 +275,8 @@ TEST_F(recall, holder_killed_lets_it_go)
 	int sync[2], status;
 	pid_t holder, pid;
 	char c;
+
+	SKIP_UNSUPPORTED();
 
 	close(self->dfd);	/* the holder below pins on its own */
 	self->dfd = -1;

@@ -181,10 +181,20 @@ TEST_F(revoke, write_does_not_wait)
 	pid = spawn_op(self->path, OP_PWRITE, FILE_SIZE);
 	EXPECT_EQ(0, wait_child(pid, PROMPT_MS));
 	if (breaks) {
-		usleep(100 * 1000);	/* the lease is taken again by a worker */
+		uint64_t end = now_ns() + PROMPT_MS * 1000000ull;
+
+		/* A worker takes the lease again, 100 ms after the last break. */
+		while (!has_lease(self->ffd, locks, sizeof(locks)) &&
+		       now_ns() < end)
+			usleep(10 * 1000);
+		EXPECT_EQ(1, has_lease(self->ffd, locks, sizeof(locks)));
+		/* Drop what the second write may have queued. */
+		while (!next_event(self->dfd, 0, &ev))
+			;
 		pid = spawn_op(self->path, OP_PWRITE, FILE_SIZE);
 		EXPECT_EQ(0, wait_child(pid, PROMPT_MS));
 		EXPECT_EQ(0, next_event(self->dfd, 500, &ev));
+		EXPECT_EQ((__u32)DAXPIN_EVENT_WRITE_BREAK, ev.type);
 	}
 }
 

@@ -75,7 +75,7 @@ for i in $(seq 50); do [ -b /dev/pmem1 ] && break; sleep 0.1; done
 
 setup_fs() { # setup_fs DEV DIR DAXOPT
 	case $fs in
-	xfs) mkfs.xfs -q -f -m reflink=0 "$1" ;;
+	xfs) mkfs.xfs -q -f -m reflink=1 "$1" ;;
 	ext4) mkfs.ext4 -q -F "$1" ;;
 	*) echo "unknown file system '$fs'"; return 1 ;;
 	esac || return 1

@@ -271,9 +271,10 @@ struct daxpin_set_eventfd {
  *	the pin. Unpin before @deadline_ns or the pin is revoked.
  * @DAXPIN_EVENT_REVOKED: the pin was revoked (@reason says why); its
  *	mappings are gone. Unpin the handle to free it.
- * @DAXPIN_EVENT_WRITE_BREAK: a write(2) to the file broke daxpin's layout
- *	lease. The pinned blocks did not move; nothing needs doing. Reported
- *	once per pin until the pin's events are read.
+ * @DAXPIN_EVENT_WRITE_BREAK: something broke daxpin's layout lease without
+ *	moving the pinned blocks: a write(2) to the file (XFS), or the first
+ *	step of a reflink or dedupe, which a RECALL follows. Nothing needs
+ *	doing. Reported once per pin until the pin's events are read.
  */
 enum daxpin_event_type {
 	DAXPIN_EVENT_RECALL = 1,
