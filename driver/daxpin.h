@@ -318,6 +318,7 @@ void daxpin_proc_exit(void);
 struct daxpin_keeper *daxpin_keeper_get(struct daxpin_inode *dinode,
 					pgoff_t first, unsigned long npages);
 void daxpin_keeper_put(struct daxpin_keeper *keeper);
+void daxpin_keeper_replace(struct daxpin_range *pin);
 extern const struct file_operations daxpin_shadow_fops;
 
 /* map.c */

@@ -247,6 +247,10 @@ static void daxpin_revoke_work(struct work_struct *work)
 		pin->work_reason = 0;
 		daxpin_range_put(pin);
 	}
+	/* Pages still held by a registration must keep the file mapped. */
+	list_for_each_entry(pin, &dinode->draining, work_node)
+		if (pin->keeper && pin->keeper->lost)
+			daxpin_keeper_replace(pin);
 
 	spin_lock(&dinode->lock);
 	dinode->armed_ns = next;

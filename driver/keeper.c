@@ -18,7 +18,10 @@
  * The keeper holds its mm's mm_users, so the windows outlive the process
  * that pinned until the last pin relying on them is gone (including pins
  * whose pages an RDMA registration still holds). The windows cannot be
- * split or moved; if the holder unmaps one, its pins are revoked at once.
+ * split or moved; if the holder unmaps one, its pins are revoked at once,
+ * and those whose pages a registration still holds get a new keeper in the
+ * same mm (daxpin_keeper_replace()), so the file stays mapped while they
+ * drain.
  */
 #include <linux/kthread.h>
 #include <linux/mman.h>
@@ -274,6 +277,31 @@ found:
 	}
 	keeper->users++;
 	return keeper;
+}
+
+/*
+ * @pin is revoked and still draining (a registration holds its pages), and
+ * its keeper lost a window: map new windows for it in the same mm, from
+ * this worker, so that a layout change keeps waiting for the pages. XFS
+ * holds a breaker off with the lease meanwhile and looks for busy pages
+ * again after that wait; ext4 can slip through in between.
+ * Called with dinode->mutex held, from a worker.
+ */
+void daxpin_keeper_replace(struct daxpin_range *pin)
+{
+	struct daxpin_keeper *old = pin->keeper, *keeper;
+
+	lockdep_assert_held(&pin->dinode->mutex);
+	kthread_use_mm(old->mm);
+	keeper = daxpin_keeper_get(pin->dinode, pin->it.start, pin->npages);
+	kthread_unuse_mm(old->mm);
+	if (IS_ERR(keeper)) {
+		pr_warn_ratelimited("daxpin: no new keeper for a draining pin (%ld): the file may go unmapped under a registration\n",
+				    PTR_ERR(keeper));
+		return;
+	}
+	pin->keeper = keeper;
+	daxpin_keeper_put(old);
 }
 
 /* One user fewer; the last one tears the windows down. dinode->mutex held. */

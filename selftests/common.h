@@ -188,6 +188,26 @@ static inline int next_event(int dfd, int ms, struct daxpin_event *ev)
 }
 
 /*
+ * The first of daxpin's keeper windows in this process (its address range
+ * in /proc/self/maps): 0, or -1 if there is none.
+ */
+static inline int find_keeper_window(unsigned long *start, unsigned long *end)
+{
+	FILE *maps = fopen("/proc/self/maps", "r");
+	char line[512];
+	int ret = -1;
+
+	if (!maps)
+		return -1;
+	while (ret && fgets(line, sizeof(line), maps))
+		if (strstr(line, "[daxpin-keeper]") &&
+		    sscanf(line, "%lx-%lx", start, end) == 2)
+			ret = 0;
+	fclose(maps);
+	return ret;
+}
+
+/*
  * The next event that is not a WRITE_BREAK: reflink and dedupe break
  * daxpin's layout lease (XFS reports it as for a write) before they recall.
  */

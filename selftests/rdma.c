@@ -565,6 +565,63 @@ TEST_F_TIMEOUT(rdma, mr_holds_truncate_after_revoke, 120)
  * process that mapped it (and so could have registered it) killed, which
  * ends its MR; the truncate then goes on.
  */
+/*
+ * The holder unmaps its keeper window while an MR holds the pages: the pin
+ * is revoked, and daxpin maps a new window for it, so a truncate still
+ * waits for the MR (past the lease's 1 s grace on XFS, and on ext4, which
+ * has no lease) instead of freeing blocks the NIC can still write.
+ */
+TEST_F_TIMEOUT(rdma, keeper_unmapped_under_mr, 120)
+{
+	unsigned long start, end, start2, end2;
+	uint64_t until;
+	struct daxpin_event ev;
+	struct daxpin_pin p;
+	char *map;
+	int err, status;
+
+	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, 0, FILE_SIZE,
+			       DAXPIN_PIN_WRITE, 60000, &p));
+	self->handle = p.out_handle;
+	map = mmap(NULL, FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   self->dfd, p.out_mmap_offset);
+	ASSERT_NE(MAP_FAILED, map);
+	self->map = map;
+	self->map_len = FILE_SIZE;
+	self->mr_file = reg_mr(self->pd, map, FILE_SIZE, MR_ACCESS, &err);
+	ASSERT_NE(NULL, self->mr_file) TH_LOG("daxpin MR: %s", strerror(err));
+
+	ASSERT_EQ(0, find_keeper_window(&start, &end));
+	ASSERT_EQ(0, munmap((void *)start, end - start));
+	ASSERT_EQ(0, next_event(self->dfd, PROMPT_MS, &ev));
+	EXPECT_EQ((__u32)DAXPIN_EVENT_REVOKED, ev.type);
+	EXPECT_EQ((__u32)DAXPIN_REVOKE_KEEPER_LOST, ev.reason);
+
+	/* A new window comes, from daxpin's worker. */
+	until = now_ns() + PROMPT_MS * 1000000ull;
+	while (find_keeper_window(&start2, &end2) && now_ns() < until)
+		usleep(10 * 1000);
+	EXPECT_EQ(0, find_keeper_window(&start2, &end2));
+
+	self->child = spawn_op(self->path, OP_TRUNCATE, FILE_SIZE);
+	ASSERT_LT(0, self->child);
+	ASSERT_EQ(-ETIMEDOUT, wait_child(self->child, 1000 + WAITS_MS))
+		TH_LOG("the truncate finished while an MR held the pages");
+	EXPECT_EQ((off_t)FILE_SIZE, file_size(self->ffd));
+
+	EXPECT_EQ(0, ibv_dereg_mr(self->mr_file));
+	self->mr_file = NULL;
+	status = wait_child(self->child, PROMPT_MS);
+	ASSERT_NE(-ETIMEDOUT, status)
+		TH_LOG("the truncate still waits after ibv_dereg_mr");
+	self->child = 0;
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ((off_t)FILE_SIZE / 2, file_size(self->ffd));
+	EXPECT_EQ(0, unpin(self->dfd, self->handle));
+	self->handle = 0;
+}
+
 TEST_F_TIMEOUT(rdma, kill_on_stuck_ends_the_owner, 120)
 {
 	struct daxpin_event ev;

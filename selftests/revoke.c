@@ -337,19 +337,10 @@ TEST_F(revoke, keeper_unmapped)
 	unsigned long start = 0, end = 0;
 	struct daxpin_event ev;
 	struct daxpin_pin p;
-	char line[512];
-	FILE *maps;
 
 	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, 0, PAGE,
 			       DAXPIN_PIN_WRITE, 0, &p));
-	maps = fopen("/proc/self/maps", "r");
-	ASSERT_NE(NULL, maps);
-	while (fgets(line, sizeof(line), maps))
-		if (strstr(line, "[daxpin-keeper]") &&
-		    sscanf(line, "%lx-%lx", &start, &end) == 2)
-			break;
-	fclose(maps);
-	ASSERT_NE(0ul, start);
+	ASSERT_EQ(0, find_keeper_window(&start, &end));
 	/* It cannot be split or moved, only unmapped whole. */
 	EXPECT_EQ(-1, munmap((void *)start, PAGE));
 	EXPECT_EQ(EINVAL, errno);
