@@ -200,6 +200,33 @@ static struct ibv_mr *reg_mr(struct ibv_pd *pd, void *addr, size_t len,
 
 /* ---- a loopback RC connection --------------------------------------- */
 
+/*
+ * Pin [@off, @off + @len) of the fixture's file for writing, map the pin
+ * and register the mapping (self->handle, map, mr_file; the teardown undoes
+ * what was done). Returns 0 or the failing step's -errno.
+ */
+static int pin_map_register(FIXTURE_DATA(rdma) *self, off_t off, size_t len,
+			    unsigned int deadline_ms)
+{
+	struct daxpin_pin p;
+	void *map;
+	int err;
+
+	err = pin_range(self->dfd, self->ffd, off, len, DAXPIN_PIN_WRITE,
+			deadline_ms, &p);
+	if (err)
+		return err;
+	self->handle = p.out_handle;
+	map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, self->dfd,
+		   p.out_mmap_offset);
+	if (map == MAP_FAILED)
+		return -errno;
+	self->map = map;
+	self->map_len = len;
+	self->mr_file = reg_mr(self->pd, map, len, MR_ACCESS, &err);
+	return self->mr_file ? 0 : -err;
+}
+
 static struct ibv_qp *create_rc_qp(struct ibv_pd *pd, struct ibv_cq *cq)
 {
 	struct ibv_qp_init_attr attr = {
@@ -391,7 +418,6 @@ TEST_F(rdma, daxpin_mapping_registers)
 TEST_F_TIMEOUT(rdma, rdma_write_lands_in_file, 120)
 {
 	struct ibv_wc wc;
-	struct daxpin_pin p;
 	unsigned char *file, *src, *map;
 	enum ibv_mtu mtu = self->pattr.active_mtu;
 	int err;
@@ -405,18 +431,10 @@ TEST_F_TIMEOUT(rdma, rdma_write_lands_in_file, 120)
 	ASSERT_EQ((ssize_t)FILE_SIZE, pwrite(self->ffd, self->expect,
 					     FILE_SIZE, 0));
 
-	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, PIN_OFF, PIN_LEN,
-			       DAXPIN_PIN_WRITE, 0, &p));
-	self->handle = p.out_handle;
-	map = mmap(NULL, PIN_LEN, PROT_READ | PROT_WRITE, MAP_SHARED,
-		   self->dfd, p.out_mmap_offset);
-	ASSERT_NE(MAP_FAILED, map);
-	self->map = map;
-	self->map_len = PIN_LEN;
+	err = pin_map_register(self, PIN_OFF, PIN_LEN, 0);
+	ASSERT_EQ(0, err) TH_LOG("pin, map, register: %s", strerror(-err));
+	map = self->map;
 	EXPECT_EQ(-1, first_diff(self->expect + PIN_OFF, map, PIN_LEN));
-
-	self->mr_file = reg_mr(self->pd, map, PIN_LEN, MR_ACCESS, &err);
-	ASSERT_NE(NULL, self->mr_file) TH_LOG("daxpin MR: %s", strerror(err));
 	self->anon_len = PIN_LEN;
 	self->anon = anon_buffer(self->anon_len);
 	ASSERT_NE(NULL, self->anon);
@@ -503,22 +521,12 @@ TEST_F_TIMEOUT(rdma, mr_holds_truncate_after_revoke, 120)
 {
 	struct daxpin_event ev;
 	struct daxpin_query q;
-	struct daxpin_pin p;
 	uint64_t t0;
-	char *map;
 	int err, status;
 
-	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, 0, FILE_SIZE,
-			       DAXPIN_PIN_WRITE, DEADLINE_MS, &p));
-	self->handle = p.out_handle;
-	map = mmap(NULL, FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-		   self->dfd, p.out_mmap_offset);
-	ASSERT_NE(MAP_FAILED, map);
-	self->map = map;
-	self->map_len = FILE_SIZE;
-	strcpy(map + FILE_SIZE - PAGE, "held by the MR");
-	self->mr_file = reg_mr(self->pd, map, FILE_SIZE, MR_ACCESS, &err);
-	ASSERT_NE(NULL, self->mr_file) TH_LOG("daxpin MR: %s", strerror(err));
+	err = pin_map_register(self, 0, FILE_SIZE, DEADLINE_MS);
+	ASSERT_EQ(0, err) TH_LOG("pin, map, register: %s", strerror(-err));
+	strcpy((char *)self->map + FILE_SIZE - PAGE, "held by the MR");
 
 	t0 = now_ns();
 	self->child = spawn_op(self->path, OP_TRUNCATE, FILE_SIZE);
@@ -526,14 +534,14 @@ TEST_F_TIMEOUT(rdma, mr_holds_truncate_after_revoke, 120)
 
 	ASSERT_EQ(0, next_event(self->dfd, PROMPT_MS, &ev));
 	EXPECT_EQ((__u32)DAXPIN_EVENT_RECALL, ev.type);
-	EXPECT_EQ(p.out_handle, ev.handle);
+	EXPECT_EQ(self->handle, ev.handle);
 	ASSERT_EQ(0, next_event(self->dfd, DEADLINE_MS + PROMPT_MS, &ev));
 	EXPECT_EQ((__u32)DAXPIN_EVENT_REVOKED, ev.type);
-	EXPECT_EQ(p.out_handle, ev.handle);
+	EXPECT_EQ(self->handle, ev.handle);
 	EXPECT_EQ((__u32)DAXPIN_REVOKE_DEADLINE, ev.reason);
 	TH_LOG("revoked %llu ms after the truncate started",
 	       (unsigned long long)((now_ns() - t0) / 1000000));
-	ASSERT_EQ(0, query(self->dfd, p.out_handle, &q));
+	ASSERT_EQ(0, query(self->dfd, self->handle, &q));
 	EXPECT_EQ((__u32)DAXPIN_STATE_REVOKED, q.out_state);
 
 	/* Revoked, but the MR holds the pages: the truncate still waits. */
@@ -576,20 +584,10 @@ TEST_F_TIMEOUT(rdma, keeper_unmapped_under_mr, 120)
 	unsigned long start, end, start2, end2;
 	uint64_t until;
 	struct daxpin_event ev;
-	struct daxpin_pin p;
-	char *map;
 	int err, status;
 
-	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, 0, FILE_SIZE,
-			       DAXPIN_PIN_WRITE, 60000, &p));
-	self->handle = p.out_handle;
-	map = mmap(NULL, FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-		   self->dfd, p.out_mmap_offset);
-	ASSERT_NE(MAP_FAILED, map);
-	self->map = map;
-	self->map_len = FILE_SIZE;
-	self->mr_file = reg_mr(self->pd, map, FILE_SIZE, MR_ACCESS, &err);
-	ASSERT_NE(NULL, self->mr_file) TH_LOG("daxpin MR: %s", strerror(err));
+	err = pin_map_register(self, 0, FILE_SIZE, 60000);
+	ASSERT_EQ(0, err) TH_LOG("pin, map, register: %s", strerror(-err));
 
 	ASSERT_EQ(0, find_keeper_window(&start, &end));
 	ASSERT_EQ(0, munmap((void *)start, end - start));
