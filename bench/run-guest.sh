@@ -43,7 +43,7 @@ append="console=ttyS0 panic=-1 oops=panic kasan_multi_shot acpi=noirq"
 mem=3G
 if [ "$mode" = benchmark ]; then
 	mem=4G
-	append+=" memmap=1280M!1G memmap=512M!2560M"
+	append+=" memmap=1280M!1G memmap=512M!4608M"
 else
 	append+=" memmap=512M!1G memmap=512M!2G"
 fi
