@@ -95,6 +95,12 @@ struct daxpin_ctx {
 /* Internal pin states beyond the uapi's: the handle is gone. */
 #define DAXPIN_STATE_UNPINNED	0x100
 
+/* A live pin may be mapped and faulted: active or recalled, not yet ended. */
+static inline bool daxpin_state_live(unsigned int state)
+{
+	return state == DAXPIN_STATE_ACTIVE || state == DAXPIN_STATE_RECALLED;
+}
+
 /**
  * struct daxpin_range - one pinned range of a file (uapi: a "pin")
  * @kref: held by the ctx's handle table, by each user mapping, and by work

@@ -40,8 +40,7 @@ static vm_fault_t daxpin_map_fault(struct vm_fault *vmf)
 	vm_fault_t ret = VM_FAULT_SIGBUS;
 
 	down_read(&pin->map_lock);
-	if ((pin->state == DAXPIN_STATE_ACTIVE ||
-	     pin->state == DAXPIN_STATE_RECALLED) && index < pin->npages)
+	if (daxpin_state_live(pin->state) && index < pin->npages)
 		ret = vmf_insert_mixed(vma, vmf->address,
 				       __pfn_to_pfn_t(page_to_pfn(pin->pages[index]),
 						      PFN_DEV | PFN_MAP));
@@ -140,8 +139,7 @@ int daxpin_ctx_mmap(struct daxpin_ctx *ctx, struct vm_area_struct *vma)
 		daxpin_vm_flags_clear(vma, VM_MAYWRITE);
 	}
 	down_read(&pin->map_lock);
-	if (pin->state != DAXPIN_STATE_ACTIVE &&
-	    pin->state != DAXPIN_STATE_RECALLED)
+	if (!daxpin_state_live(pin->state))
 		ret = -ENXIO;
 	up_read(&pin->map_lock);
 	if (ret)

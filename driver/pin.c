@@ -31,11 +31,6 @@
 
 #include "daxpin.h"
 
-static bool daxpin_state_live(unsigned int state)
-{
-	return state == DAXPIN_STATE_ACTIVE || state == DAXPIN_STATE_RECALLED;
-}
-
 static void daxpin_range_release(struct kref *kref)
 {
 	struct daxpin_range *pin = container_of(kref, struct daxpin_range, kref);
@@ -91,8 +86,9 @@ static void daxpin_uncharge(struct daxpin_range *pin)
 /*
  * Every pinned page must be a DAX page that belongs to this file at this
  * index. A read fault over a hole or an unwritten extent maps the zero
- * page instead, and a shared (reflinked) page belongs to no one file: a
- * read-only pin cannot make either static.
+ * page instead: a read-only pin cannot make it static. Shared (reflinked)
+ * blocks are refused before the fault (daxpin_check_unshared()); a reflink
+ * that races with PIN may still show here as a page of no one file.
  */
 static int daxpin_check_pages(struct daxpin_range *pin,
 			      struct address_space *mapping)
@@ -323,7 +319,8 @@ static int daxpin_check_unshared(struct file *file, u64 start, u64 len)
 	unsigned int i;
 	int ret = 0;
 
-	if (!inode->i_op->fiemap)
+	/* Without remap_file_range (ext4) nothing can share its blocks. */
+	if (!file->f_op->remap_file_range || !inode->i_op->fiemap)
 		return 0;
 	buf = vm_mmap(NULL, 0, PAGE_SIZE, PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_ANONYMOUS, 0);

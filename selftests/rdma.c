@@ -517,12 +517,37 @@ static off_t file_size(int fd)
  * truncate must go on waiting (the blocks stay the file's) until the MR is
  * deregistered, and then finish promptly.
  */
+/*
+ * The truncate in self->child waits for the daxpin MR: deregister it, and
+ * the truncate finishes with the right size; then unpin.
+ */
+static void dereg_lets_truncate_finish(struct __test_metadata *_metadata,
+				       FIXTURE_DATA(rdma) *self)
+{
+	uint64_t t0 = now_ns();
+	int status;
+
+	EXPECT_EQ(0, ibv_dereg_mr(self->mr_file));
+	self->mr_file = NULL;
+	status = wait_child(self->child, PROMPT_MS);
+	ASSERT_NE(-ETIMEDOUT, status)
+		TH_LOG("the truncate still waits after ibv_dereg_mr");
+	self->child = 0;
+	TH_LOG("truncate finished %llu ms after ibv_dereg_mr",
+	       (unsigned long long)((now_ns() - t0) / 1000000));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ((off_t)FILE_SIZE / 2, file_size(self->ffd));
+	EXPECT_EQ(0, unpin(self->dfd, self->handle));
+	self->handle = 0;
+}
+
 TEST_F_TIMEOUT(rdma, mr_holds_truncate_after_revoke, 120)
 {
 	struct daxpin_event ev;
 	struct daxpin_query q;
 	uint64_t t0;
-	int err, status;
+	int err;
 
 	err = pin_map_register(self, 0, FILE_SIZE, DEADLINE_MS);
 	ASSERT_EQ(0, err) TH_LOG("pin, map, register: %s", strerror(-err));
@@ -550,29 +575,9 @@ TEST_F_TIMEOUT(rdma, mr_holds_truncate_after_revoke, 120)
 		TH_LOG("the truncate finished while an MR held the pages");
 	EXPECT_EQ((off_t)FILE_SIZE, file_size(self->ffd));
 
-	/* Deregistered: the truncate finishes, with the right size. */
-	t0 = now_ns();
-	EXPECT_EQ(0, ibv_dereg_mr(self->mr_file));
-	self->mr_file = NULL;
-	status = wait_child(self->child, PROMPT_MS);
-	ASSERT_NE(-ETIMEDOUT, status)
-		TH_LOG("the truncate still waits after ibv_dereg_mr");
-	self->child = 0;
-	TH_LOG("truncate finished %llu ms after ibv_dereg_mr",
-	       (unsigned long long)((now_ns() - t0) / 1000000));
-	EXPECT_TRUE(WIFEXITED(status));
-	EXPECT_EQ(0, WEXITSTATUS(status));
-	EXPECT_EQ((off_t)FILE_SIZE / 2, file_size(self->ffd));
-
-	EXPECT_EQ(0, unpin(self->dfd, self->handle));
-	self->handle = 0;
+	dereg_lets_truncate_finish(_metadata, self);
 }
 
-/*
- * With kill_on_stuck, a revoked pin whose pages an MR still holds gets the
- * process that mapped it (and so could have registered it) killed, which
- * ends its MR; the truncate then goes on.
- */
 /*
  * The holder unmaps its keeper window while an MR holds the pages: the pin
  * is revoked, and daxpin maps a new window for it, so a truncate still
@@ -584,7 +589,7 @@ TEST_F_TIMEOUT(rdma, keeper_unmapped_under_mr, 120)
 	unsigned long start, end, start2, end2;
 	uint64_t until;
 	struct daxpin_event ev;
-	int err, status;
+	int err;
 
 	err = pin_map_register(self, 0, FILE_SIZE, 60000);
 	ASSERT_EQ(0, err) TH_LOG("pin, map, register: %s", strerror(-err));
@@ -607,19 +612,14 @@ TEST_F_TIMEOUT(rdma, keeper_unmapped_under_mr, 120)
 		TH_LOG("the truncate finished while an MR held the pages");
 	EXPECT_EQ((off_t)FILE_SIZE, file_size(self->ffd));
 
-	EXPECT_EQ(0, ibv_dereg_mr(self->mr_file));
-	self->mr_file = NULL;
-	status = wait_child(self->child, PROMPT_MS);
-	ASSERT_NE(-ETIMEDOUT, status)
-		TH_LOG("the truncate still waits after ibv_dereg_mr");
-	self->child = 0;
-	EXPECT_TRUE(WIFEXITED(status));
-	EXPECT_EQ(0, WEXITSTATUS(status));
-	EXPECT_EQ((off_t)FILE_SIZE / 2, file_size(self->ffd));
-	EXPECT_EQ(0, unpin(self->dfd, self->handle));
-	self->handle = 0;
+	dereg_lets_truncate_finish(_metadata, self);
 }
 
+/*
+ * With kill_on_stuck, a revoked pin whose pages an MR still holds gets the
+ * process that mapped it (and so could have registered it) killed, which
+ * ends its MR; the truncate then goes on.
+ */
 TEST_F_TIMEOUT(rdma, kill_on_stuck_ends_the_owner, 120)
 {
 	struct daxpin_event ev;
