@@ -18,7 +18,7 @@ KDIR ?= /lib/modules/$(KVER)/build
 BUILD ?= $(CURDIR)/build
 KSRC = $(shell $(CURDIR)/bench/linux-source.sh)
 
-KERNEL_FILES = $(wildcard driver/*.c driver/*.h) uapi/linux/daxpin.h
+KERNEL_FILES = $(filter-out %.mod.c,$(wildcard driver/*.c driver/*.h)) uapi/linux/daxpin.h
 
 .PHONY: all module userlib selftests examples lint checkpatch sparse \
 	check demo benchmark vm-shell clean

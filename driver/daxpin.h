@@ -8,20 +8,23 @@
  *                  event queue.
  *   daxpin_inode   one per pinned inode, shared by every ctx: the interval
  *                  tree of all pins on the inode, the layout lease, the
- *                  shadow file that daxpin's mappings of the inode use, and
- *                  the revocation work.
- *   daxpin_keeper  one per (daxpin_inode, mm): the keeper windows, mappings
- *                  of the inode that keep it mapped (so that truncate waits
- *                  for pinned pages) and that carry an MMU notifier (so that
- *                  daxpin hears of a truncate before it waits).
- *   daxpin_pin     one pinned range: its pages, state and deadline.
+ *                  shadow file, the keeper windows and the revocation work.
+ *   daxpin_window  a keeper window: a mapping of 1 GiB of the inode in the
+ *                  host mm (host.c), which no process can reach, keeping
+ *                  the inode mapped (so that truncate waits for pinned
+ *                  pages) and carrying an MMU notifier (so that daxpin
+ *                  hears of a truncate before it waits).
+ *   daxpin_range   one pinned range (a "pin" in the uapi): its pages,
+ *                  state and deadline.
  *
  * Lock order, outermost first:
- *   daxpin_ctxs_lock (mutex) > ctx->lock (mutex) > dinode->mutex (mutex) >
- *   mmap_lock > daxpin_inodes_lock (mutex: munmap may drop an inode
- *   record's last reference) > pin->map_lock (rwsem) >
- *   the inode's flc_lock (spinlock, lease code) > dinode->lock (spinlock) >
- *   ctx->ev_lock (spinlock)
+ *   the pinned inode's i_rwsem (PIN holds it shared while it faults the
+ *   range in) > dinode->mutex (mutex) > [a wait for the host thread, which
+ *   takes the host mm's mmap_lock] > mmap_lock > daxpin_inodes_lock
+ *   (mutex) > pin->map_lock (rwsem) > the inode's flc_lock (spinlock,
+ *   lease code) > dinode->lock (spinlock) > ctx->ev_lock (spinlock);
+ *   and for /proc/daxpin: daxpin_ctxs_lock (mutex) > the xa_lock of
+ *   ctx->pins (spinlock) > dinode->lock.
  * dinode->lock and ctx->ev_lock are taken from the MMU notifier and from
  * lm_break (under flc_lock): nothing under them sleeps.
  */
@@ -38,6 +41,7 @@
 #include <linux/wait.h>
 #include <linux/xarray.h>
 #include <linux/interval_tree.h>
+#include <linux/kthread.h>
 #include <linux/mmu_notifier.h>
 #include <linux/workqueue.h>
 #include <linux/poll.h>
@@ -52,6 +56,7 @@ extern unsigned int daxpin_max_pins;
 extern unsigned int daxpin_default_deadline_ms;
 extern unsigned int daxpin_max_deadline_ms;
 extern bool daxpin_kill_on_stuck;
+extern unsigned int daxpin_max_pin_mb;
 
 /* Pins are mapped at (cookie << DAXPIN_MMAP_SHIFT) on the daxpin file. */
 #define DAXPIN_MMAP_SHIFT	40
@@ -62,13 +67,16 @@ extern bool daxpin_kill_on_stuck;
 #define DAXPIN_WINDOW_SIZE	BIT(DAXPIN_WINDOW_SHIFT)
 
 struct daxpin_inode;
-struct daxpin_keeper;
 
 /**
  * struct daxpin_ctx - the state behind one open file of /dev/daxpin
  * @owner: the thread group that opened the device, for the admin listing
- * @lock: serializes PIN and UNPIN on this file
- * @pins: the pins by handle (the xarray's own lock guards lookups)
+ * @pins: the pins by handle; a handle being made holds a reserved entry.
+ *	Its xa_lock guards lookups and removal, and keeps a pin it finds
+ *	alive (the handle holds a reference)
+ * @next_handle: handles are allocated cyclically, so that a stale handle
+ *	does not name a new pin at once
+ * @nr_pins: handles allocated, at most daxpin_max_pins
  * @ev_lock: protects @ev_list, @eventfd and the queued events of each pin;
  *	held while @eventfd and @fasync are signalled, so that no reader sees
  *	an event before them
@@ -82,8 +90,9 @@ struct daxpin_keeper;
  */
 struct daxpin_ctx {
 	struct pid *owner;
-	struct mutex lock;		/* PIN, UNPIN on this file */
 	struct xarray pins;
+	u32 next_handle;
+	atomic_t nr_pins;
 	spinlock_t ev_lock;		/* the event queue */
 	struct list_head ev_list;
 	wait_queue_head_t ev_wait;
@@ -108,7 +117,6 @@ static inline bool daxpin_state_live(unsigned int state)
  * @ctx: the daxpin file that made it (not counted: a pin never outlives
  *	its handle's removal, which happens before the ctx goes)
  * @dinode: the pinned inode (counted)
- * @keeper: the keeper windows that cover the range (counted)
  * @handle: the handle in @ctx->pins
  * @flags: enum daxpin_pin_flags
  * @it: node in @dinode->pins, keyed by page index; guarded by dinode->lock
@@ -120,13 +128,15 @@ static inline bool daxpin_state_live(unsigned int state)
  * @revoke_reason: enum daxpin_revoke_reason, under dinode->lock
  * @deadline_ms: the pin's recall deadline
  * @deadline_ns: CLOCK_MONOTONIC revocation time once recalled, else 0
- * @pages: the pinned pages; NULL once released
+ * @pages: the pinned pages; NULL once released. While it is set, the pin
+ *	counts as a user of the keeper windows over its range
  * @npages: number of pages in the range
  * @acct_mm: the mm charged for the pinned pages (mmgrab)
  * @ev_node: on ctx->ev_list while @ev_pending is not 0
  * @ev_pending: bitmap of queued event types, under ctx->ev_lock
  * @ev_deadline_ns: the deadline reported with a queued RECALL event
  * @ev_reason: the reason reported with a queued REVOKED event
+ * @ev_dead: the handle is gone, nothing more is queued; under ctx->ev_lock
  * @work_node: on a private list of revoke_work (under dinode->mutex), or on
  *	dinode->draining (see there)
  * @work_reason: why revoke_work revokes it; under dinode->mutex
@@ -141,7 +151,6 @@ struct daxpin_range {
 	struct kref kref;
 	struct daxpin_ctx *ctx;
 	struct daxpin_inode *dinode;
-	struct daxpin_keeper *keeper;
 	u32 handle;
 	u32 flags;
 	struct interval_tree_node it;
@@ -157,6 +166,7 @@ struct daxpin_range {
 	unsigned long ev_pending;
 	u64 ev_deadline_ns;
 	u32 ev_reason;
+	bool ev_dead;
 	struct list_head work_node;
 	unsigned int work_reason;
 	u32 cookie;
@@ -167,74 +177,56 @@ struct daxpin_range {
 
 /**
  * struct daxpin_window - one keeper window: a PROT_NONE mapping of
- *	DAXPIN_WINDOW_SIZE bytes of the file, with an MMU interval notifier
- * @keeper: the keeper it belongs to
- * @mni: notifier on [@addr, @addr + DAXPIN_WINDOW_SIZE)
- * @addr: where it is mapped in keeper->mm
+ *	DAXPIN_WINDOW_SIZE bytes of the inode in the host mm, with an MMU
+ *	interval notifier; owned by its VMA once mapped (keeper.c)
+ * @dinode: the inode (counted until the window is unmapped)
+ * @mni: notifier on [@addr, @addr + DAXPIN_WINDOW_SIZE) of the host mm
+ * @teardown: unwatches and unmaps the window on the host thread
+ * @addr: where it is mapped in the host mm, fixed by its slot
  * @index: the window's index (file offset >> DAXPIN_WINDOW_SHIFT)
- * @live: in keeper->windows, relied upon; under dinode->lock
- * @lost: the holder unmapped it while live; under dinode->lock
+ * @users: pins (draining ones too) over the window; under dinode->mutex
+ * @watched: @mni is inserted; changed on the host thread only
  */
 struct daxpin_window {
-	struct daxpin_keeper *keeper;
+	struct daxpin_inode *dinode;
 	struct mmu_interval_notifier mni;
+	struct kthread_work teardown;
 	unsigned long addr;
 	unsigned long index;
-	bool live;
-	bool lost;
-};
-
-/**
- * struct daxpin_keeper - the keeper windows of one inode in one mm
- * @dinode: the inode
- * @mm: the mm the windows live in; mm_users is held (mmget) until the
- *	keeper is torn down, so the windows outlive the process that pinned
- * @users: pins (and drained-but-busy pins) that rely on the windows;
- *	under dinode->mutex
- * @windows: the windows by index; under dinode->mutex
- * @node: on dinode->keepers, under dinode->mutex
- * @lost: one of the windows was unmapped by the holder; under dinode->lock
- * @tearing_down: daxpin is unmapping the windows itself; under dinode->lock
- * @teardown: queued when @users drops to 0
- */
-struct daxpin_keeper {
-	struct daxpin_inode *dinode;
-	struct mm_struct *mm;
 	unsigned int users;
-	struct xarray windows;
-	struct list_head node;
-	bool lost;
-	bool tearing_down;
-	struct work_struct teardown;
+	bool watched;
 };
 
 /**
  * struct daxpin_inode - daxpin's record of one pinned inode
- * @kref: held by the hash table entry, each pin, each keeper and the
- *	shadow file
+ * @kref: held by the hash table entry, each pin and each window
  * @hnode: in daxpin_inodes, under daxpin_inodes_lock
  * @inode: the inode (its file, @lease_file, keeps it alive)
- * @lease_file: the file the layout lease was taken on (counted)
+ * @lease_file: daxpin's own open file of the inode, which the layout lease
+ *	is taken on (no caller's file ever carries daxpin's lease) and which
+ *	/proc/daxpin names
  * @shadow: the shadow file: an anonymous file whose f_mapping is the
  *	inode's, so that every mapping daxpin makes of the inode is in the
  *	inode's i_mmap, yet none is a DAX file mapping (which RDMA would
  *	refuse to register)
- * @mutex: serializes keeper creation and teardown, lease changes and
+ * @mutex: serializes populating pins, window changes, lease changes and
  *	revocation on this inode
  * @lock: protects @pins, each pin's @state, @deadline_ns and
- *	@revoke_reason, the keepers' and windows' lost flags, @nr_lost_windows,
- *	@nr_draining, @armed_ns and @lease_held
+ *	@revoke_reason, @nr_draining, @armed_ns, @populator, @lease_held
  * @pins: interval tree of the live pins (ACTIVE, RECALLED), by page index
- * @keepers: list of daxpin_keeper; under @mutex
+ * @windows: the keeper windows by index; under @mutex
  * @draining: ended pins whose pages someone else still holds; changed under
  *	@mutex and @lock both, so either is enough to read it
  * @nr_draining: length of @draining
- * @nr_lost_windows: keeper windows the holders unmapped
- * @pending_window: the window being mapped (for the shadow file's mmap)
+ * @populator: the task faulting a new pin in (under @mutex and the
+ *	inode's i_rwsem held shared, so no layout change runs meanwhile): the
+ *	zaps its faults make (replacing zero-page entries of holes) recall
+ *	nothing
+ * @lease_wanted: a pinner could take the layout lease as itself (owner or
+ *	CAP_LEASE); only then does @lease_work take it again; under @mutex
  * @lease_held: the layout lease is in place
  * @armed_ns: the deadline @revoke_work is armed for, U64_MAX if none
- * @revoke_work: revokes recalled pins whose deadline passed and pins whose
- *	keeper window was lost
+ * @revoke_work: revokes recalled pins whose deadline passed
  * @drain_work: polls the draining pins, releasing those whose pages went
  *	idle, every DAXPIN_DRAIN_POLL_MS while any is left
  * @lease_work: takes the layout lease again DAXPIN_LEASE_RETAKE_MS after
@@ -247,14 +239,14 @@ struct daxpin_inode {
 	struct inode *inode;
 	struct file *lease_file;
 	struct file *shadow;
-	struct mutex mutex;		/* keepers, lease, revocation */
+	struct mutex mutex;		/* populate, windows, lease, revocation */
 	spinlock_t lock;		/* pins tree and states; atomic */
 	struct rb_root_cached pins;
-	struct list_head keepers;
+	struct xarray windows;
 	struct list_head draining;
 	unsigned int nr_draining;
-	unsigned int nr_lost_windows;
-	struct daxpin_window *pending_window;
+	struct task_struct *populator;
+	bool lease_wanted;
 	bool lease_held;
 	u64 armed_ns;
 	struct delayed_work revoke_work;
@@ -303,8 +295,7 @@ void daxpin_range_drained(struct daxpin_range *pin);
 extern struct workqueue_struct *daxpin_wq;
 struct daxpin_inode *daxpin_inode_get(struct file *file);
 void daxpin_inode_put(struct daxpin_inode *dinode);
-void daxpin_inode_kick(struct daxpin_inode *dinode);
-void daxpin_inode_insert_pin(struct daxpin_range *pin);
+void daxpin_inode_take_lease(struct daxpin_inode *dinode);
 void daxpin_recall_range(struct daxpin_inode *dinode, pgoff_t first,
 			 pgoff_t last);
 int daxpin_inodes_init(void);
@@ -320,11 +311,22 @@ void daxpin_ctx_unregister(struct daxpin_ctx *ctx);
 int daxpin_proc_init(void);
 void daxpin_proc_exit(void);
 
+/* host.c */
+extern struct mm_struct *daxpin_host_mm;
+int daxpin_host_run(int (*fn)(void *arg), void *arg);
+int daxpin_host_run_scratch(int (*fn)(void *arg, void __user *scratch),
+			    void *arg);
+void daxpin_host_queue(struct kthread_work *work);
+void daxpin_host_flush(void);
+int daxpin_host_init(void);
+void daxpin_host_exit(void);
+
 /* keeper.c */
-struct daxpin_keeper *daxpin_keeper_get(struct daxpin_inode *dinode,
-					pgoff_t first, unsigned long npages);
-void daxpin_keeper_put(struct daxpin_keeper *keeper);
-void daxpin_keeper_replace(struct daxpin_range *pin);
+int daxpin_windows_get(struct daxpin_inode *dinode, pgoff_t first,
+		       pgoff_t last);
+void daxpin_windows_put(struct daxpin_inode *dinode, pgoff_t first,
+			pgoff_t last);
+void daxpin_windows_exit(void);
 extern const struct file_operations daxpin_shadow_fops;
 
 /* map.c */

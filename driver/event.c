@@ -23,6 +23,10 @@ void daxpin_event_queue(struct daxpin_range *pin, unsigned int type)
 	struct daxpin_ctx *ctx = pin->ctx;
 
 	spin_lock(&ctx->ev_lock);
+	if (pin->ev_dead) {
+		spin_unlock(&ctx->ev_lock);
+		return;
+	}
 	__set_bit(type, &pin->ev_pending);
 	if (type == DAXPIN_EVENT_RECALL)
 		pin->ev_deadline_ns = pin->deadline_ns;
@@ -56,6 +60,7 @@ void daxpin_event_forget(struct daxpin_range *pin)
 	queued = !list_empty(&pin->ev_node);
 	list_del_init(&pin->ev_node);
 	pin->ev_pending = 0;
+	pin->ev_dead = true;
 	spin_unlock(&ctx->ev_lock);
 	if (queued)
 		daxpin_range_put(pin);
@@ -92,10 +97,34 @@ static bool daxpin_event_pop(struct daxpin_ctx *ctx, struct daxpin_event *ev,
 	return true;
 }
 
+/*
+ * Put back a record that could not be copied to the reader, at the head of
+ * the queue, unless the pin's handle went meanwhile. A newer event of the
+ * same type queued meanwhile stays as it is (it carries the newer
+ * deadline or reason). Called with ctx->ev_lock held.
+ */
+static void daxpin_event_unpop(struct daxpin_ctx *ctx,
+			       const struct daxpin_event *ev,
+			       struct daxpin_range *pin)
+{
+	if (pin->ev_dead || __test_and_set_bit(ev->type, &pin->ev_pending))
+		return;
+	if (ev->type == DAXPIN_EVENT_RECALL)
+		pin->ev_deadline_ns = ev->deadline_ns;
+	if (ev->type == DAXPIN_EVENT_REVOKED)
+		pin->ev_reason = ev->reason;
+	if (list_empty(&pin->ev_node)) {
+		kref_get(&pin->kref);
+		list_add(&pin->ev_node, &ctx->ev_list);
+	} else {
+		list_move(&pin->ev_node, &ctx->ev_list);
+	}
+}
+
 ssize_t daxpin_event_read(struct daxpin_ctx *ctx, char __user *buf,
 			  size_t count, bool nonblock)
 {
-	struct daxpin_range *put;
+	struct daxpin_range *pin, *put;
 	struct daxpin_event ev;
 	ssize_t done = 0;
 	int ret;
@@ -115,13 +144,25 @@ ssize_t daxpin_event_read(struct daxpin_ctx *ctx, char __user *buf,
 			return ret;
 	}
 	/* ctx->ev_lock held, queue not empty. */
-	while (count - done >= sizeof(ev) &&
-	       daxpin_event_pop(ctx, &ev, &put)) {
+	while (count - done >= sizeof(ev)) {
+		pin = list_first_entry_or_null(&ctx->ev_list,
+					       struct daxpin_range, ev_node);
+		if (!pin || !daxpin_event_pop(ctx, &ev, &put))
+			break;
+		/* Held until the record is copied: it may have to go back. */
+		if (!put)
+			kref_get(&pin->kref);
 		spin_unlock(&ctx->ev_lock);
-		if (put)
-			daxpin_range_put(put);
-		if (copy_to_user(buf + done, &ev, sizeof(ev)))
-			return done ? done : -EFAULT;
+		ret = copy_to_user(buf + done, &ev, sizeof(ev)) ? -EFAULT : 0;
+		spin_lock(&ctx->ev_lock);
+		if (ret)
+			daxpin_event_unpop(ctx, &ev, pin);
+		spin_unlock(&ctx->ev_lock);
+		daxpin_range_put(pin);
+		if (ret) {
+			wake_up_interruptible(&ctx->ev_wait);
+			return done ? done : ret;
+		}
 		done += sizeof(ev);
 		spin_lock(&ctx->ev_lock);
 	}

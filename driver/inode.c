@@ -9,17 +9,19 @@
  * in the task that is about to wait. Revocation runs in revoke_work once a
  * recalled pin's deadline passes.
  *
- * The layout lease is a second line only. Whenever it is broken while the
- * keeper windows are in place, the breaker is a write(2) (XFS breaks
- * layouts on every write) or a change that has already waited for every
- * pinned page: daxpin lets it go at once and takes it again later, so that
- * nobody ever waits on it. Only when the holder has unmapped a keeper
- * window does daxpin hold a breaker off, briefly, while it revokes.
+ * The layout lease is a second line only, and nobody ever waits on it:
+ * the keeper windows cannot go while a pin needs them, so whenever the
+ * lease is broken the breaker is a write(2) (XFS breaks layouts on every
+ * write), or a change that is about to wait for every pinned page (reflink
+ * breaks leases first). daxpin lets the lease go at once, in lm_break, and
+ * takes it again later. A lease that is let go at once never times out, so
+ * the lease code never removes it behind daxpin's back.
  */
 #include <linux/hashtable.h>
 #include <linux/interval_tree.h>
 #include <linux/ktime.h>
 #include <linux/anon_inodes.h>
+#include <linux/module.h>
 #include <linux/slab.h>
 
 #include "daxpin.h"
@@ -29,9 +31,6 @@ static DEFINE_MUTEX(daxpin_inodes_lock);
 static DEFINE_HASHTABLE(daxpin_inodes, 8);
 
 struct workqueue_struct *daxpin_wq;
-
-/* How long a lease breaker is held off after a keeper window was lost. */
-#define DAXPIN_LOST_GRACE_MS	1000
 
 /*
  * How long the lease stays away after a break. A breaker checks for leases
@@ -51,11 +50,19 @@ static void daxpin_inode_free_work(struct work_struct *work)
 	struct daxpin_inode *dinode =
 		container_of(work, struct daxpin_inode, free_work);
 
+	bool held;
+
 	cancel_delayed_work_sync(&dinode->revoke_work);
 	cancel_delayed_work_sync(&dinode->drain_work);
 	cancel_delayed_work_sync(&dinode->lease_work);
-	if (dinode->lease_held)
+	/* lm_break may still run, and let the lease go, until it is dropped. */
+	spin_lock(&dinode->lock);
+	held = dinode->lease_held;
+	dinode->lease_held = false;
+	spin_unlock(&dinode->lock);
+	if (held)
 		daxpin_lease_drop(dinode->lease_file, dinode);
+	xa_destroy(&dinode->windows);
 	fput(dinode->shadow);
 	fput(dinode->lease_file);
 	kfree(dinode);
@@ -70,7 +77,7 @@ static void daxpin_inode_release(struct kref *kref)
 	hash_del(&dinode->hnode);
 	mutex_unlock(&daxpin_inodes_lock);
 	WARN_ON_ONCE(!RB_EMPTY_ROOT(&dinode->pins.rb_root));
-	WARN_ON_ONCE(!list_empty(&dinode->keepers));
+	WARN_ON_ONCE(!xa_empty(&dinode->windows));
 	/* The works may be what dropped the last reference: free elsewhere. */
 	queue_work(daxpin_wq, &dinode->free_work);
 }
@@ -78,12 +85,6 @@ static void daxpin_inode_release(struct kref *kref)
 void daxpin_inode_put(struct daxpin_inode *dinode)
 {
 	kref_put_mutex(&dinode->kref, daxpin_inode_release, &daxpin_inodes_lock);
-}
-
-/* Run revoke_work now: it works out what is due and re-arms itself. */
-void daxpin_inode_kick(struct daxpin_inode *dinode)
-{
-	mod_delayed_work(daxpin_wq, &dinode->revoke_work, 0);
 }
 
 static bool daxpin_inode_has_pins(struct daxpin_inode *dinode)
@@ -94,47 +95,33 @@ static bool daxpin_inode_has_pins(struct daxpin_inode *dinode)
 
 /*
  * Called by the lease code under the inode's flc_lock: must not sleep.
- * Returns true to let the lease go at once.
+ * Returns true: the lease goes at once, always. A write(2), or a reflink or
+ * dedupe that breaks leases before it waits for busy pages (and so recalls
+ * through the keeper windows next): the pinned blocks stay where they are.
  */
 static bool daxpin_lease_break(void *owner, unsigned long *break_time)
 {
 	struct daxpin_inode *dinode = owner;
 	struct interval_tree_node *node;
-	bool release = true;
 
 	spin_lock(&dinode->lock);
-	if (!daxpin_inode_has_pins(dinode)) {
-		dinode->lease_held = false;
-		spin_unlock(&dinode->lock);
-		return true;
-	}
-	if (dinode->nr_lost_windows) {
-		/*
-		 * A keeper window is gone, so this breaker may not have waited
-		 * for the pinned pages: hold it off while revoke_work revokes.
-		 */
-		*break_time = jiffies + msecs_to_jiffies(DAXPIN_LOST_GRACE_MS);
-		release = false;
-		mod_delayed_work(daxpin_wq, &dinode->revoke_work, 0);
-	} else {
-		/*
-		 * A write(2), or a reflink or dedupe that breaks leases before
-		 * it waits for busy pages (and so recalls through the keeper
-		 * windows next): the pinned blocks stay where they are.
-		 */
+	dinode->lease_held = false;
+	if (daxpin_inode_has_pins(dinode)) {
 		for (node = interval_tree_iter_first(&dinode->pins, 0, ULONG_MAX);
 		     node; node = interval_tree_iter_next(node, 0, ULONG_MAX))
 			daxpin_event_queue(container_of(node, struct daxpin_range, it),
 					   DAXPIN_EVENT_WRITE_BREAK);
-		dinode->lease_held = false;
 		mod_delayed_work(daxpin_wq, &dinode->lease_work,
 				 msecs_to_jiffies(DAXPIN_LEASE_RETAKE_MS));
 	}
 	spin_unlock(&dinode->lock);
-	return release;
+	return true;
 }
 
-/* Take the lease again after a break, while pins remain. */
+/*
+ * Take the lease again after a break, while pins remain - as a kworker, but
+ * only if a pinner could take it as itself before (lease_wanted).
+ */
 static void daxpin_lease_work(struct work_struct *work)
 {
 	struct daxpin_inode *dinode =
@@ -144,14 +131,10 @@ static void daxpin_lease_work(struct work_struct *work)
 
 	mutex_lock(&dinode->mutex);
 	spin_lock(&dinode->lock);
-	want = !dinode->lease_held && daxpin_inode_has_pins(dinode);
+	want = dinode->lease_wanted && daxpin_inode_has_pins(dinode);
 	spin_unlock(&dinode->lock);
-	if (want && !daxpin_lease_take(dinode->lease_file, dinode,
-				       &daxpin_lease_ops)) {
-		spin_lock(&dinode->lock);
-		dinode->lease_held = true;
-		spin_unlock(&dinode->lock);
-	}
+	if (want)
+		daxpin_inode_take_lease(dinode);
 	mutex_unlock(&dinode->mutex);
 }
 
@@ -166,6 +149,11 @@ void daxpin_recall_range(struct daxpin_inode *dinode, pgoff_t first,
 	u64 now = ktime_get_ns(), deadline;
 
 	spin_lock(&dinode->lock);
+	/* A new pin's own faults: no layout change can run meanwhile. */
+	if (dinode->populator == current) {
+		spin_unlock(&dinode->lock);
+		return;
+	}
 	for (node = interval_tree_iter_first(&dinode->pins, first, last); node;
 	     node = interval_tree_iter_next(node, first, last)) {
 		struct daxpin_range *pin =
@@ -204,6 +192,8 @@ static void daxpin_drain_work(struct work_struct *work)
 		spin_unlock(&dinode->lock);
 		daxpin_range_drained(pin);
 		daxpin_range_put(pin);
+		/* daxpin_exit() drains daxpin_wq: this work ends first. */
+		module_put(THIS_MODULE);
 	}
 	if (!list_empty(&dinode->draining))
 		mod_delayed_work(daxpin_wq, &dinode->drain_work,
@@ -211,6 +201,31 @@ static void daxpin_drain_work(struct work_struct *work)
 	mutex_unlock(&dinode->mutex);
 }
 
+/* The earliest deadline of a recalled pin, U64_MAX if none. */
+static u64 daxpin_inode_next_deadline(struct daxpin_inode *dinode)
+{
+	struct interval_tree_node *node;
+	struct daxpin_range *pin;
+	u64 next = U64_MAX;
+
+	lockdep_assert_held(&dinode->lock);
+	for (node = interval_tree_iter_first(&dinode->pins, 0, ULONG_MAX); node;
+	     node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
+		pin = container_of(node, struct daxpin_range, it);
+		if (pin->state == DAXPIN_STATE_RECALLED)
+			next = min(next, pin->deadline_ns);
+	}
+	return next;
+}
+
+/*
+ * Revoke the recalled pins whose deadline passed, then arm for the next
+ * deadline. armed_ns is U64_MAX while the pins are revoked, so that a
+ * recall meanwhile (revoking one pin lets a waiting truncate go on, which
+ * may zap again and recall another) arms the work itself; and the next
+ * deadline is read from the tree afterwards, under the same lock as the
+ * arming, so that no recalled pin is left without one.
+ */
 static void daxpin_revoke_work(struct work_struct *work)
 {
 	struct daxpin_inode *dinode = container_of(to_delayed_work(work),
@@ -218,23 +233,18 @@ static void daxpin_revoke_work(struct work_struct *work)
 						   revoke_work);
 	struct interval_tree_node *node;
 	struct daxpin_range *pin, *tmp;
-	u64 now, next = U64_MAX;
+	u64 now, next;
 	LIST_HEAD(todo);
 
 	mutex_lock(&dinode->mutex);
 	now = ktime_get_ns();
 	spin_lock(&dinode->lock);
+	dinode->armed_ns = U64_MAX;
 	for (node = interval_tree_iter_first(&dinode->pins, 0, ULONG_MAX); node;
 	     node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
 		pin = container_of(node, struct daxpin_range, it);
-		if (pin->keeper->lost)
-			pin->work_reason = DAXPIN_REVOKE_KEEPER_LOST;
-		else if (pin->state == DAXPIN_STATE_RECALLED &&
-			 pin->deadline_ns <= now)
-			pin->work_reason = DAXPIN_REVOKE_DEADLINE;
-		else if (pin->state == DAXPIN_STATE_RECALLED)
-			next = min(next, pin->deadline_ns);
-		if (pin->work_reason) {
+		if (pin->state == DAXPIN_STATE_RECALLED &&
+		    pin->deadline_ns <= now) {
 			kref_get(&pin->kref);
 			list_add_tail(&pin->work_node, &todo);
 		}
@@ -243,44 +253,27 @@ static void daxpin_revoke_work(struct work_struct *work)
 
 	list_for_each_entry_safe(pin, tmp, &todo, work_node) {
 		list_del_init(&pin->work_node);
-		__daxpin_range_end(pin, DAXPIN_STATE_REVOKED, pin->work_reason);
-		pin->work_reason = 0;
+		__daxpin_range_end(pin, DAXPIN_STATE_REVOKED,
+				   DAXPIN_REVOKE_DEADLINE);
 		daxpin_range_put(pin);
 	}
-	/* Pages still held by a registration must keep the file mapped. */
-	list_for_each_entry(pin, &dinode->draining, work_node)
-		if (pin->keeper && pin->keeper->lost)
-			daxpin_keeper_replace(pin);
 
 	spin_lock(&dinode->lock);
-	dinode->armed_ns = next;
-	if (next != U64_MAX)
+	next = daxpin_inode_next_deadline(dinode);
+	if (next < dinode->armed_ns) {
+		dinode->armed_ns = next;
+		now = ktime_get_ns();
 		mod_delayed_work(daxpin_wq, &dinode->revoke_work,
-				 nsecs_to_jiffies(next - now) + 1);
-	/* Held off because a keeper was lost: let the breaker go now. */
-	if (dinode->nr_lost_windows && !daxpin_inode_has_pins(dinode) &&
-	    dinode->lease_held) {
-		dinode->lease_held = false;
-		spin_unlock(&dinode->lock);
-		daxpin_lease_drop(dinode->lease_file, dinode);
-	} else {
-		spin_unlock(&dinode->lock);
+				 next > now ? nsecs_to_jiffies(next - now) + 1 : 0);
 	}
-	mutex_unlock(&dinode->mutex);
-}
-
-void daxpin_inode_insert_pin(struct daxpin_range *pin)
-{
-	struct daxpin_inode *dinode = pin->dinode;
-
-	spin_lock(&dinode->lock);
-	interval_tree_insert(&pin->it, &dinode->pins);
 	spin_unlock(&dinode->lock);
+	mutex_unlock(&dinode->mutex);
 }
 
 static struct daxpin_inode *daxpin_inode_alloc(struct file *file)
 {
 	struct daxpin_inode *dinode;
+	int ret;
 
 	dinode = daxpin_should_fail() ? NULL :
 		 kzalloc(sizeof(*dinode), GFP_KERNEL_ACCOUNT);
@@ -290,7 +283,7 @@ static struct daxpin_inode *daxpin_inode_alloc(struct file *file)
 	mutex_init(&dinode->mutex);
 	spin_lock_init(&dinode->lock);
 	dinode->pins = RB_ROOT_CACHED;
-	INIT_LIST_HEAD(&dinode->keepers);
+	xa_init(&dinode->windows);
 	INIT_LIST_HEAD(&dinode->draining);
 	INIT_DELAYED_WORK(&dinode->revoke_work, daxpin_revoke_work);
 	INIT_DELAYED_WORK(&dinode->drain_work, daxpin_drain_work);
@@ -299,25 +292,68 @@ static struct daxpin_inode *daxpin_inode_alloc(struct file *file)
 	dinode->armed_ns = U64_MAX;
 	dinode->inode = file_inode(file);
 
+	/*
+	 * daxpin's own file of the inode carries the lease (and keeps the
+	 * file system busy while pins remain): the caller's file stays the
+	 * caller's, F_GETLEASE and F_SETLEASE on it see nothing of daxpin.
+	 */
+	dinode->lease_file = daxpin_should_fail() ? ERR_PTR(-ENOMEM) :
+			     dentry_open(&file->f_path, O_RDONLY | O_LARGEFILE,
+					 current_cred());
+	if (IS_ERR(dinode->lease_file)) {
+		ret = PTR_ERR(dinode->lease_file);
+		goto out_free;
+	}
 	dinode->shadow = daxpin_should_fail() ? ERR_PTR(-ENOMEM) :
 			 anon_inode_getfile("[daxpin-keeper]",
 					    &daxpin_shadow_fops, dinode, O_RDWR);
 	if (IS_ERR(dinode->shadow)) {
-		int ret = PTR_ERR(dinode->shadow);
-
-		kfree(dinode);
-		return ERR_PTR(ret);
+		ret = PTR_ERR(dinode->shadow);
+		goto out_fput;
 	}
 	/* Mappings of the shadow file are mappings of the pinned inode. */
 	dinode->shadow->f_mapping = file->f_mapping;
-	dinode->lease_file = get_file(file);
 	/*
 	 * The lease needs the caller to own the file or have CAP_LEASE, as
-	 * for F_SETLEASE. Without it pins still hold: the lease only adds
-	 * write(2) notices on XFS.
+	 * for F_SETLEASE; it is taken as the caller. Without it pins still
+	 * hold: the lease only adds write(2) notices on XFS.
 	 */
-	dinode->lease_held = !daxpin_lease_take(file, dinode, &daxpin_lease_ops);
+	daxpin_inode_take_lease(dinode);
 	return dinode;
+
+out_fput:
+	fput(dinode->lease_file);
+out_free:
+	kfree(dinode);
+	return ERR_PTR(ret);
+}
+
+/*
+ * Take the layout lease, unless it is held: from PIN as the pinner (owner
+ * or CAP_LEASE, as for F_SETLEASE), from lease_work after a break. Once a
+ * pinner could take it, lease_work takes it again after each break.
+ * Called with dinode->mutex held, or on a record nobody else sees yet.
+ */
+void daxpin_inode_take_lease(struct daxpin_inode *dinode)
+{
+	bool held;
+
+	/* Held from before the take: a break at once must be able to clear it. */
+	spin_lock(&dinode->lock);
+	held = dinode->lease_held;
+	dinode->lease_held = true;
+	spin_unlock(&dinode->lock);
+	if (held)
+		return;
+	if (daxpin_lease_take(dinode->lease_file, dinode, &daxpin_lease_ops)) {
+		spin_lock(&dinode->lock);
+		dinode->lease_held = false;
+		spin_unlock(&dinode->lock);
+		return;
+	}
+	spin_lock(&dinode->lock);
+	dinode->lease_wanted = true;
+	spin_unlock(&dinode->lock);
 }
 
 /* Find or make the record of @file's inode; returns it referenced. */

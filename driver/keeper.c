@@ -2,33 +2,44 @@
 /*
  * daxpin: keeper windows.
  *
- * Pinned pages alone do not hold a truncate off: dax_layout_busy_page()
- * only looks for busy pages when some VMA maps the file, and with the file
- * unmapped the filesystem frees blocks under live pins. So daxpin keeps the
- * file mapped itself: for every mm that pins a range, PROT_NONE windows of
- * DAXPIN_WINDOW_SIZE bytes cover the pinned ranges. They are mappings of
- * the shadow file, whose f_mapping is the inode's, so they sit in the
- * inode's i_mmap; nothing can ever fault them in.
+ * Pinned pages alone do not hold a truncate off: up to 6.14,
+ * dax_layout_busy_page() only looks for busy pages when some VMA maps the
+ * file, and with the file unmapped the filesystem frees blocks under live
+ * pins. So daxpin keeps every pinned file mapped itself: PROT_NONE windows
+ * of DAXPIN_WINDOW_SIZE bytes of the file cover its pinned ranges. They are
+ * mappings of the inode's shadow file, whose f_mapping is the inode's, so
+ * they sit in the inode's i_mmap; nothing can ever fault them in.
  *
  * Each window carries an MMU interval notifier. A truncate, hole punch or
  * any other layout change zaps all mappings of the range before it waits
  * for busy pages; the zap reaches daxpin here, in the breaking task, before
  * it waits, on XFS and ext4 alike.
  *
- * The keeper holds its mm's mm_users, so the windows outlive the process
- * that pinned until the last pin relying on them is gone (including pins
- * whose pages an RDMA registration still holds). The windows cannot be
- * split or moved; if the holder unmaps one, its pins are revoked at once,
- * and those whose pages a registration still holds get a new keeper in the
- * same mm (daxpin_keeper_replace()), so the file stays mapped while they
- * drain.
+ * Windows live in the host mm (host.c), out of every process's reach, one
+ * set per inode whatever the number of pinning processes. A window is
+ * counted by the pins that rely on it (draining pins too, while an RDMA
+ * registration may still hold their pages) and goes with the last of them.
+ * Its address is fixed by its slot, so its notifier is in place before the
+ * window is mapped and stays until after it is unmapped: there is no moment
+ * at which the window maps the file unwatched. The VMA owns the window
+ * struct (vm_private_data) and frees it when it is closed.
  */
+#include <linux/idr.h>
 #include <linux/kthread.h>
 #include <linux/mman.h>
-#include <linux/sched/mm.h>
 #include <linux/slab.h>
 
 #include "daxpin.h"
+
+/*
+ * Window slots: slot N is mapped at N << DAXPIN_WINDOW_SHIFT in the host,
+ * below 2^47, where every x86-64 mm has room.
+ */
+#define DAXPIN_HOST_SLOTS	(1UL << (47 - DAXPIN_WINDOW_SHIFT))
+static DEFINE_IDA(daxpin_window_slots);
+
+/* The window the host thread is mapping; only the host thread uses it. */
+static struct daxpin_window *daxpin_window_mapping;
 
 static vm_fault_t daxpin_window_fault(struct vm_fault *vmf)
 {
@@ -38,23 +49,11 @@ static vm_fault_t daxpin_window_fault(struct vm_fault *vmf)
 static void daxpin_window_close(struct vm_area_struct *vma)
 {
 	struct daxpin_window *window = vma->vm_private_data;
-	struct daxpin_keeper *keeper = window->keeper;
-	struct daxpin_inode *dinode = keeper->dinode;
-	bool lost = false;
 
-	spin_lock(&dinode->lock);
-	if (window->live && !keeper->tearing_down && !window->lost) {
-		window->lost = true;
-		keeper->lost = true;
-		dinode->nr_lost_windows++;
-		lost = true;
-	}
-	spin_unlock(&dinode->lock);
-	if (lost) {
-		pr_warn_ratelimited("daxpin: pid %d unmapped a keeper window; revoking its pins\n",
-				    task_tgid_nr(current));
-		daxpin_inode_kick(dinode);
-	}
+	/* Only daxpin_window_teardown() unmaps, once the notifier is gone. */
+	if (WARN_ON_ONCE(window->watched))
+		return;
+	kfree(window);
 }
 
 static int daxpin_window_may_split(struct vm_area_struct *vma,
@@ -75,13 +74,13 @@ static const struct vm_operations_struct daxpin_window_vm_ops = {
 	.mremap = daxpin_window_mremap,
 };
 
-/* Only keeper_window_create() maps the shadow file. */
+/* Only daxpin_window_map(), on the host thread, maps a shadow file. */
 static int daxpin_shadow_mmap(struct file *file, struct vm_area_struct *vma)
 {
-	struct daxpin_inode *dinode = file->private_data;
-	struct daxpin_window *window = READ_ONCE(dinode->pending_window);
+	struct daxpin_window *window = daxpin_window_mapping;
 
-	if (!window || window->keeper->mm != current->mm)
+	if (!window || current->mm != daxpin_host_mm ||
+	    window->dinode->shadow != file)
 		return -ENODEV;
 	vma->vm_private_data = window;
 	vma->vm_ops = &daxpin_window_vm_ops;
@@ -107,8 +106,9 @@ static bool daxpin_window_invalidate(struct mmu_interval_notifier *mni,
 
 	mmu_interval_set_seq(mni, cur_seq);
 	/*
-	 * Only a zap of the file's pages is news: protection changes come
-	 * from writeback, an unmap of the window is handled by its close.
+	 * Only a zap of the file's pages is news: nobody else can unmap,
+	 * protect or advise a window in the host mm, and daxpin's own unmap
+	 * comes after the notifier is gone.
 	 */
 	if (range->event != MMU_NOTIFY_CLEAR)
 		return true;
@@ -118,7 +118,7 @@ static bool daxpin_window_invalidate(struct mmu_interval_notifier *mni,
 		return true;
 	first = (window->index << (DAXPIN_WINDOW_SHIFT - PAGE_SHIFT)) +
 		((start - window->addr) >> PAGE_SHIFT);
-	daxpin_recall_range(window->keeper->dinode, first,
+	daxpin_recall_range(window->dinode, first,
 			    first + ((end - start - 1) >> PAGE_SHIFT));
 	return true;
 }
@@ -127,194 +127,164 @@ static const struct mmu_interval_notifier_ops daxpin_window_mni_ops = {
 	.invalidate = daxpin_window_invalidate,
 };
 
-/* Map window @index of the inode in current->mm. dinode->mutex held. */
-static int daxpin_window_create(struct daxpin_keeper *keeper,
-				unsigned long index)
+/* On the host thread: watch, then map, the window's slot. */
+static int daxpin_window_map(void *arg)
 {
-	struct daxpin_inode *dinode = keeper->dinode;
-	struct daxpin_window *window;
+	struct daxpin_window *window = arg;
 	unsigned long addr;
 	int ret;
+
+	ret = daxpin_should_fail() ? -ENOMEM :
+	      mmu_interval_notifier_insert(&window->mni, current->mm,
+					   window->addr, DAXPIN_WINDOW_SIZE,
+					   &daxpin_window_mni_ops);
+	if (ret)
+		return ret;
+	window->watched = true;
+
+	daxpin_window_mapping = window;
+	addr = daxpin_should_fail() ? -ENOMEM :
+	       vm_mmap(window->dinode->shadow, window->addr, DAXPIN_WINDOW_SIZE,
+		       PROT_NONE, MAP_SHARED | MAP_FIXED_NOREPLACE,
+		       (loff_t)window->index << DAXPIN_WINDOW_SHIFT);
+	daxpin_window_mapping = NULL;
+	if (addr == window->addr)
+		return 0;
+
+	mmu_interval_notifier_remove(&window->mni);
+	window->watched = false;
+	if (!IS_ERR_VALUE(addr)) {
+		/* Cannot happen: MAP_FIXED_NOREPLACE maps there or fails. */
+		WARN_ON_ONCE(1);
+		return -EINVAL;
+	}
+	return (int)addr;
+}
+
+/*
+ * On the host thread: the window's last user went. Unwatch and unmap it;
+ * the VMA's close frees it.
+ */
+static void daxpin_window_teardown(struct kthread_work *work)
+{
+	struct daxpin_window *window =
+		container_of(work, struct daxpin_window, teardown);
+	struct daxpin_inode *dinode = window->dinode;
+	unsigned long addr = window->addr;
+	int ret;
+
+	mmu_interval_notifier_remove(&window->mni);
+	window->watched = false;
+	ret = vm_munmap(addr, DAXPIN_WINDOW_SIZE);
+	if (WARN_ON_ONCE(ret))
+		return;		/* leak the slot, never reuse a mapped one */
+	ida_free(&daxpin_window_slots, addr >> DAXPIN_WINDOW_SHIFT);
+	daxpin_inode_put(dinode);
+}
+
+static struct daxpin_window *daxpin_window_create(struct daxpin_inode *dinode,
+						  unsigned long index)
+{
+	struct daxpin_window *window;
+	int slot, ret;
 
 	window = daxpin_should_fail() ? NULL :
 		 kzalloc(sizeof(*window), GFP_KERNEL_ACCOUNT);
 	if (!window)
-		return -ENOMEM;
-	window->keeper = keeper;
-	window->index = index;
-
-	WRITE_ONCE(dinode->pending_window, window);
-	addr = daxpin_should_fail() ? -ENOMEM :
-	       vm_mmap(dinode->shadow, 0, DAXPIN_WINDOW_SIZE, PROT_NONE,
-		       MAP_SHARED, (loff_t)index << DAXPIN_WINDOW_SHIFT);
-	WRITE_ONCE(dinode->pending_window, NULL);
-	if (IS_ERR_VALUE(addr)) {
-		ret = (int)addr;
+		return ERR_PTR(-ENOMEM);
+	slot = daxpin_should_fail() ? -ENOSPC :
+	       ida_alloc_range(&daxpin_window_slots, 1,
+			       DAXPIN_HOST_SLOTS - 1, GFP_KERNEL);
+	if (slot < 0) {
+		ret = slot == -ENOSPC ? -ENOMEM : slot;
 		goto out_free;
 	}
-	window->addr = addr;
-	ret = daxpin_should_fail() ? -ENOMEM :
-	      mmu_interval_notifier_insert(&window->mni, keeper->mm, addr,
-					   DAXPIN_WINDOW_SIZE,
-					   &daxpin_window_mni_ops);
-	if (ret)
-		goto out_unmap;
-	ret = daxpin_should_fail() ? -ENOMEM :
-	      xa_err(xa_store(&keeper->windows, index, window,
-			      GFP_KERNEL_ACCOUNT));
-	if (ret)
-		goto out_remove;
-	spin_lock(&dinode->lock);
-	window->live = true;
-	spin_unlock(&dinode->lock);
-	return 0;
+	window->dinode = dinode;
+	window->index = index;
+	window->addr = (unsigned long)slot << DAXPIN_WINDOW_SHIFT;
+	window->users = 1;
+	kthread_init_work(&window->teardown, daxpin_window_teardown);
 
-out_remove:
-	mmu_interval_notifier_remove(&window->mni);
-out_unmap:
-	vm_munmap(addr, DAXPIN_WINDOW_SIZE);	/* not live: not "lost" */
+	ret = daxpin_host_run(daxpin_window_map, window);
+	if (ret)
+		goto out_slot;
+	kref_get(&dinode->kref);
+	return window;
+
+out_slot:
+	ida_free(&daxpin_window_slots, slot);
 out_free:
 	kfree(window);
-	return ret;
+	return ERR_PTR(ret);
+}
+
+static void daxpin_window_put(struct daxpin_window *window)
+{
+	if (--window->users)
+		return;
+	xa_erase(&window->dinode->windows, window->index);
+	daxpin_host_queue(&window->teardown);
+}
+
+static unsigned long daxpin_window_index(pgoff_t index)
+{
+	return index >> (DAXPIN_WINDOW_SHIFT - PAGE_SHIFT);
 }
 
 /*
- * Unmap a window, unless the holder did already. Runs with the keeper's
- * mm in use (kthread_use_mm). The check and the unmap are not atomic: a
- * holder that unmaps the window and maps something else at the same
- * address in between loses that mapping, which hurts only itself.
+ * Count one more user of every window over pages [@first, @last] of the
+ * inode, mapping those that are missing. Called with dinode->mutex held.
  */
-static void daxpin_window_unmap(struct daxpin_window *window)
+int daxpin_windows_get(struct daxpin_inode *dinode, pgoff_t first,
+		       pgoff_t last)
 {
-	struct mm_struct *mm = window->keeper->mm;
-	struct vm_area_struct *vma;
-	bool ours;
-
-	mmap_read_lock(mm);
-	vma = find_vma(mm, window->addr);
-	ours = vma && vma->vm_start == window->addr &&
-	       vma->vm_ops == &daxpin_window_vm_ops &&
-	       vma->vm_private_data == window;
-	mmap_read_unlock(mm);
-	if (ours)
-		vm_munmap(window->addr, DAXPIN_WINDOW_SIZE);
-}
-
-static void daxpin_keeper_teardown(struct work_struct *work)
-{
-	struct daxpin_keeper *keeper =
-		container_of(work, struct daxpin_keeper, teardown);
-	struct daxpin_inode *dinode = keeper->dinode;
+	unsigned long index, end = daxpin_window_index(last);
 	struct daxpin_window *window;
-	unsigned long index;
-	unsigned int lost = 0;
-
-	kthread_use_mm(keeper->mm);
-	xa_for_each(&keeper->windows, index, window) {
-		mmu_interval_notifier_remove(&window->mni);
-		if (window->lost)
-			lost++;
-		else
-			daxpin_window_unmap(window);
-		kfree(window);
-	}
-	kthread_unuse_mm(keeper->mm);
-	xa_destroy(&keeper->windows);
-	mmput(keeper->mm);
-
-	spin_lock(&dinode->lock);
-	dinode->nr_lost_windows -= lost;
-	spin_unlock(&dinode->lock);
-	kfree(keeper);
-	daxpin_inode_put(dinode);
-}
-
-/*
- * The keeper of current->mm for @dinode, with windows covering
- * [@first, @first + @npages) pages, counted as one more user.
- * Called with dinode->mutex held.
- */
-struct daxpin_keeper *daxpin_keeper_get(struct daxpin_inode *dinode,
-					pgoff_t first, unsigned long npages)
-{
-	unsigned int shift = DAXPIN_WINDOW_SHIFT - PAGE_SHIFT;
-	struct daxpin_keeper *keeper;
-	unsigned long index;
-	bool fresh = false;
 	int ret;
 
 	lockdep_assert_held(&dinode->mutex);
-	list_for_each_entry(keeper, &dinode->keepers, node)
-		if (keeper->mm == current->mm && !keeper->lost)
-			goto found;
-
-	keeper = daxpin_should_fail() ? NULL :
-		 kzalloc(sizeof(*keeper), GFP_KERNEL_ACCOUNT);
-	if (!keeper)
-		return ERR_PTR(-ENOMEM);
-	keeper->dinode = dinode;
-	keeper->mm = current->mm;
-	mmget(keeper->mm);
-	xa_init(&keeper->windows);
-	INIT_WORK(&keeper->teardown, daxpin_keeper_teardown);
-	kref_get(&dinode->kref);
-	list_add(&keeper->node, &dinode->keepers);
-	fresh = true;
-found:
-	for (index = first >> shift; index <= (first + npages - 1) >> shift;
-	     index++) {
-		if (xa_load(&keeper->windows, index))
+	for (index = daxpin_window_index(first); index <= end; index++) {
+		window = xa_load(&dinode->windows, index);
+		if (window) {
+			window->users++;
 			continue;
-		ret = daxpin_window_create(keeper, index);
+		}
+		window = daxpin_window_create(dinode, index);
+		if (IS_ERR(window)) {
+			ret = PTR_ERR(window);
+			goto out_put;
+		}
+		ret = daxpin_should_fail() ? -ENOMEM :
+		      xa_err(xa_store(&dinode->windows, index, window,
+				      GFP_KERNEL_ACCOUNT));
 		if (ret) {
-			/* Windows made for nobody stay until the keeper goes. */
-			if (fresh) {
-				keeper->users = 1;
-				daxpin_keeper_put(keeper);
-			}
-			return ERR_PTR(ret);
+			window->users = 0;
+			daxpin_host_queue(&window->teardown);
+			goto out_put;
 		}
 	}
-	keeper->users++;
-	return keeper;
+	return 0;
+
+out_put:
+	while (index-- > daxpin_window_index(first))
+		daxpin_window_put(xa_load(&dinode->windows, index));
+	return ret;
 }
 
-/*
- * @pin is revoked and still draining (a registration holds its pages), and
- * its keeper lost a window: map new windows for it in the same mm, from
- * this worker, so that a layout change keeps waiting for the pages. XFS
- * holds a breaker off with the lease meanwhile and looks for busy pages
- * again after that wait; ext4 can slip through in between.
- * Called with dinode->mutex held, from a worker.
- */
-void daxpin_keeper_replace(struct daxpin_range *pin)
+/* One user fewer of each window over [@first, @last]. dinode->mutex held. */
+void daxpin_windows_put(struct daxpin_inode *dinode, pgoff_t first,
+			pgoff_t last)
 {
-	struct daxpin_keeper *old = pin->keeper, *keeper;
-
-	lockdep_assert_held(&pin->dinode->mutex);
-	kthread_use_mm(old->mm);
-	keeper = daxpin_keeper_get(pin->dinode, pin->it.start, pin->npages);
-	kthread_unuse_mm(old->mm);
-	if (IS_ERR(keeper)) {
-		pr_warn_ratelimited("daxpin: no new keeper for a draining pin (%ld): the file may go unmapped under a registration\n",
-				    PTR_ERR(keeper));
-		return;
-	}
-	pin->keeper = keeper;
-	daxpin_keeper_put(old);
-}
-
-/* One user fewer; the last one tears the windows down. dinode->mutex held. */
-void daxpin_keeper_put(struct daxpin_keeper *keeper)
-{
-	struct daxpin_inode *dinode = keeper->dinode;
+	unsigned long index, end = daxpin_window_index(last);
 
 	lockdep_assert_held(&dinode->mutex);
-	if (--keeper->users)
-		return;
-	list_del(&keeper->node);
-	spin_lock(&dinode->lock);
-	keeper->tearing_down = true;
-	spin_unlock(&dinode->lock);
-	queue_work(daxpin_wq, &keeper->teardown);
+	for (index = daxpin_window_index(first); index <= end; index++)
+		daxpin_window_put(xa_load(&dinode->windows, index));
+}
+
+/* Module unload: every window's teardown is queued; wait for them. */
+void daxpin_windows_exit(void)
+{
+	daxpin_host_flush();
+	WARN_ON_ONCE(!ida_is_empty(&daxpin_window_slots));
 }

@@ -50,7 +50,6 @@ static int daxpin_fops_open(struct inode *inode, struct file *filp)
 	if (!ctx)
 		return -ENOMEM;
 	ctx->owner = get_pid(task_tgid(current));
-	mutex_init(&ctx->lock);
 	xa_init_flags(&ctx->pins, XA_FLAGS_ALLOC1);
 	spin_lock_init(&ctx->ev_lock);
 	INIT_LIST_HEAD(&ctx->ev_list);
@@ -137,9 +136,12 @@ static int __init daxpin_init(void)
 	}
 	daxpin_misc.mode = dev_mode;
 
-	ret = daxpin_inodes_init();
+	ret = daxpin_host_init();
 	if (ret)
 		return ret;
+	ret = daxpin_inodes_init();
+	if (ret)
+		goto out_host;
 	ret = daxpin_map_init();
 	if (ret)
 		goto out_inodes;
@@ -157,6 +159,8 @@ out_map:
 	daxpin_map_exit();
 out_inodes:
 	daxpin_inodes_exit();
+out_host:
+	daxpin_host_exit();
 	return ret;
 }
 
@@ -164,9 +168,15 @@ static void __exit daxpin_exit(void)
 {
 	misc_deregister(&daxpin_misc);
 	daxpin_proc_exit();
-	/* Teardowns in flight may still unmap and free: let them finish. */
+	/*
+	 * Every daxpin file is closed and nothing drains (a draining pin
+	 * holds the module): only window teardowns and record frees may be
+	 * in flight. Teardowns drop records, so they finish first.
+	 */
+	daxpin_windows_exit();
 	daxpin_inodes_exit();
 	daxpin_map_exit();
+	daxpin_host_exit();
 }
 
 module_init(daxpin_init);

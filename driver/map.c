@@ -113,8 +113,15 @@ int daxpin_ctx_mmap(struct daxpin_ctx *ctx, struct vm_area_struct *vma)
 	pgoff_t index;
 	int ret = 0;
 
-	if (!(vma->vm_flags & VM_SHARED))
+	/* VM_MAYSHARE: a read-only shared mapping of an O_RDONLY fd too. */
+	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
+	/*
+	 * Never executable: that would bypass the DAX mount's noexec and
+	 * the checks exec makes of the file it runs.
+	 */
+	if (vma->vm_flags & VM_EXEC)
+		return -EPERM;
 
 	xa_lock(&daxpin_cookies);
 	pin = xa_load(&daxpin_cookies, cookie);
@@ -157,6 +164,7 @@ int daxpin_ctx_mmap(struct daxpin_ctx *ctx, struct vm_area_struct *vma)
 	 */
 	daxpin_vm_flags_set(vma, VM_MIXEDMAP | VM_DONTEXPAND | VM_DONTDUMP |
 			    VM_DONTCOPY);
+	daxpin_vm_flags_clear(vma, VM_MAYEXEC);
 	return 0;
 
 out_put:

@@ -5,18 +5,21 @@
  * A range with blocks shared with another file is refused first. A pin is
  * then made in this order, and every step is undone in reverse:
  *   1. the caller is charged for the pages (pinned_vm, RLIMIT_MEMLOCK);
- *   2. a handle is allocated;
+ *   2. a handle is reserved;
  *   3. the daxpin_inode is found or made (shadow file, layout lease);
- *   4. keeper windows cover the range in the caller's mm, so that from now
- *      on a truncate of the range zaps a mapping daxpin watches and waits
- *      for busy pages;
- *   5. the pin joins the inode's interval tree (recalls can find it);
- *   6. the range is faulted in for writing through a temporary mapping of
+ *   4. the inode's i_rwsem is taken shared (interruptibly): every layout
+ *      change holds it exclusively, so none is running or starts until the
+ *      pin is made, and a pin can never be made while a change waits;
+ *   5. keeper windows cover the range, so that from now on a truncate of
+ *      the range zaps a mapping daxpin watches and waits for busy pages;
+ *   6. the pin joins the inode's interval tree (recalls can find it);
+ *   7. the range is faulted in for writing through a temporary mapping of
  *      the caller's file (allocating holes, converting unwritten extents)
- *      and its pages pinned; the temporary mapping
- *      goes again.
- * Step 6 comes after 4 so that no pinned page ever goes unprotected, and
- * after 5 so that a layout change that starts while pages are pinned is
+ *      and its pages pinned; the temporary mapping goes again. The zaps
+ *      these faults make themselves (replacing zero-page entries of holes)
+ *      recall nothing: no layout change can run meanwhile (4).
+ * Step 7 comes after 5 so that no pinned page ever goes unprotected, and
+ * after 6 so that a layout change that starts once i_rwsem is released is
  * reported.
  */
 #include <linux/fiemap.h>
@@ -27,7 +30,9 @@
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/statfs.h>
 #include <linux/interval_tree.h>
+#include <linux/module.h>
 
 #include "daxpin.h"
 
@@ -47,7 +52,7 @@ void daxpin_range_put(struct daxpin_range *pin)
 	kref_put(&pin->kref, daxpin_range_release);
 }
 
-/* Look up a handle of @ctx and take a reference. */
+/* Look up a handle of @ctx and take a reference; reserved handles: NULL. */
 struct daxpin_range *daxpin_range_get(struct daxpin_ctx *ctx, u32 handle)
 {
 	struct daxpin_range *pin;
@@ -106,10 +111,27 @@ static int daxpin_check_pages(struct daxpin_range *pin,
 }
 
 /*
+ * A fault that failed reads as EFAULT. A writable pin over holes fails
+ * that way when the file system is full: say ENOSPC then.
+ */
+static int daxpin_populate_errno(struct daxpin_range *pin, struct file *file,
+				 long err)
+{
+	struct kstatfs st;
+
+	if (err != -EFAULT || !(pin->flags & DAXPIN_PIN_WRITE))
+		return err;
+	if (!vfs_statfs(&file->f_path, &st) && st.f_bavail == 0)
+		return -ENOSPC;
+	return err;
+}
+
+/*
  * Fault the range in through a temporary shared mapping of the caller's
  * own file, as the caller (so that every mmap permission check applies),
  * and pin its pages. Writable pins fault for writing: that allocates holes,
- * zeroes and converts unwritten extents and unshares shared ones.
+ * zeroes and converts unwritten extents. Called with the inode's i_rwsem
+ * held shared and dinode->mutex held.
  */
 static int daxpin_populate(struct daxpin_range *pin, struct file *file)
 {
@@ -119,8 +141,10 @@ static int daxpin_populate(struct daxpin_range *pin, struct file *file)
 	int ret = 0;
 	long n;
 
+	/* A huge request fails as ENOMEM, never as a warning. */
 	pin->pages = daxpin_should_fail() ? NULL :
-		     kvcalloc(pin->npages, sizeof(*pin->pages), GFP_KERNEL_ACCOUNT);
+		     kvcalloc(pin->npages, sizeof(*pin->pages),
+			      GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!pin->pages)
 		return -ENOMEM;
 
@@ -136,7 +160,7 @@ static int daxpin_populate(struct daxpin_range *pin, struct file *file)
 					min(pin->npages - done, 1UL << 18),
 					write ? FOLL_WRITE : 0, pin->pages + done);
 		if (n <= 0) {
-			ret = n ? (int)n : -EFAULT;
+			ret = daxpin_populate_errno(pin, file, n ? n : -EFAULT);
 			break;
 		}
 		done += n;
@@ -159,22 +183,35 @@ out_free:
 	return ret;
 }
 
-/* Whether any page of the pin is still referenced by someone else. */
+/*
+ * Whether any page of the pin is still referenced by someone else. A page
+ * that no longer belongs to the file at its index was idle once: its block
+ * was freed (a layout change waited for it) and may now serve another file,
+ * whose references are none of this pin's business.
+ */
 bool daxpin_pages_busy(struct daxpin_range *pin)
 {
+	struct address_space *mapping = pin->dinode->inode->i_mapping;
 	unsigned long i;
 
-	for (i = 0; i < pin->npages; i++)
-		if (!daxpin_page_idle(pin->pages[i]))
+	for (i = 0; i < pin->npages; i++) {
+		struct page *page = pin->pages[i];
+
+		if (READ_ONCE(page->mapping) != mapping ||
+		    READ_ONCE(page->index) != pin->it.start + i)
+			continue;
+		if (!daxpin_page_idle(page))
 			return true;
+	}
 	return false;
 }
 
 /*
  * Release the pin's pages. If someone else (an RDMA registration made
  * through a daxpin mapping) still holds some, the pin is kept on the
- * inode's drain list with its keeper: the file must stay mapped, or a
- * truncate would no longer wait for those pages. For a revoked pin, with
+ * inode's drain list with its keeper windows: the file must stay mapped,
+ * or a truncate would no longer wait for those pages. A draining pin holds
+ * the module, which must not go while it polls. For a revoked pin, with
  * kill_on_stuck, the processes that mapped it are killed, which ends their
  * registrations; otherwise the layout change waits for them.
  * Called with dinode->mutex held.
@@ -184,6 +221,7 @@ static void daxpin_release_pages(struct daxpin_range *pin)
 	unpin_user_pages(pin->pages, pin->npages);
 	daxpin_uncharge(pin);
 	if (daxpin_pages_busy(pin)) {
+		__module_get(THIS_MODULE);
 		kref_get(&pin->kref);
 		spin_lock(&pin->dinode->lock);
 		list_add_tail(&pin->work_node, &pin->dinode->draining);
@@ -198,13 +236,12 @@ static void daxpin_release_pages(struct daxpin_range *pin)
 	daxpin_range_drained(pin);
 }
 
-/* The pages are idle: let the keeper go. Called with dinode->mutex held. */
+/* The pages are idle: let the windows go. Called with dinode->mutex held. */
 void daxpin_range_drained(struct daxpin_range *pin)
 {
 	kvfree(pin->pages);
 	pin->pages = NULL;
-	daxpin_keeper_put(pin->keeper);
-	pin->keeper = NULL;
+	daxpin_windows_put(pin->dinode, pin->it.start, pin->it.last);
 }
 
 /*
@@ -297,36 +334,32 @@ static int daxpin_check_file(struct file *file, struct daxpin_pin *cmd)
 	return 0;
 }
 
-/* Extents per FIEMAP call: one page of the caller's memory holds them. */
+/* Extents per FIEMAP call: a scratch page of the host mm holds them. */
 #define DAXPIN_FIEMAP_BATCH	(PAGE_SIZE / sizeof(struct fiemap_extent))
 
+struct daxpin_unshared_call {
+	struct inode *inode;
+	u64 start;
+	u64 end;
+};
+
 /*
- * Refuse a range with blocks shared with another file (reflink): a store
- * through the pin would land in the other file too, and the copy-on-write
- * fault that would unshare a block leaves it, on 6.1, marked shared after
- * it is freed (a WARNING when the block is used again). The filesystem
- * tells through FIEMAP, which copies its answer to user memory: a scratch
- * page in the caller's mm (this is the caller's ioctl) takes it.
- * Returns 0, -ENODATA if a block is shared, or an error.
+ * With the host mm in use: FIEMAP answers into user memory, and a scratch
+ * page of the host mm is user memory no process can write to meanwhile.
  */
-static int daxpin_check_unshared(struct file *file, u64 start, u64 len)
+static int daxpin_check_unshared_host(void *arg, void __user *scratch)
 {
-	struct fiemap_extent_info fie = { .fi_extents_max = DAXPIN_FIEMAP_BATCH };
-	struct inode *inode = file_inode(file);
+	struct fiemap_extent_info fie = {
+		.fi_extents_max = DAXPIN_FIEMAP_BATCH,
+		.fi_extents_start = scratch,
+	};
+	struct daxpin_unshared_call *call = arg;
+	struct inode *inode = call->inode;
+	u64 start = call->start, end = call->end, next;
 	struct fiemap_extent ext = { };
-	u64 end = start + len, next;
-	unsigned long buf;
 	unsigned int i;
 	int ret = 0;
 
-	/* Without remap_file_range (ext4) nothing can share its blocks. */
-	if (!file->f_op->remap_file_range || !inode->i_op->fiemap)
-		return 0;
-	buf = vm_mmap(NULL, 0, PAGE_SIZE, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS, 0);
-	if (IS_ERR_VALUE(buf))
-		return (int)buf;
-	fie.fi_extents_start = (struct fiemap_extent __user *)buf;
 	while (start < end) {
 		fie.fi_extents_mapped = 0;
 		ret = inode->i_op->fiemap(inode, &fie, start, end - start);
@@ -345,17 +378,81 @@ static int daxpin_check_unshared(struct file *file, u64 start, u64 len)
 			break;
 		start = next;
 	}
-	vm_munmap(buf, PAGE_SIZE);
 	return ret;
+}
+
+/*
+ * Refuse a range with blocks shared with another file (reflink): a store
+ * through the pin would land in the other file too, and the copy-on-write
+ * fault that would unshare a block leaves it, on 6.1, marked shared after
+ * it is freed (a WARNING when the block is used again). The filesystem
+ * tells through FIEMAP, asked with the host mm in use.
+ * Returns 0, -ENODATA if a block is shared, or an error.
+ */
+static int daxpin_check_unshared(struct file *file, u64 start, u64 len)
+{
+	struct daxpin_unshared_call call = {
+		.inode = file_inode(file),
+		.start = start,
+		.end = start + len,
+	};
+
+	/* Without remap_file_range (ext4) nothing can share its blocks. */
+	if (!file->f_op->remap_file_range || !call.inode->i_op->fiemap)
+		return 0;
+	return daxpin_host_run_scratch(daxpin_check_unshared_host, &call);
+}
+
+/*
+ * Wait, interruptibly, until no layout change of @inode is running: each
+ * holds i_rwsem exclusively while it waits for pins, and what PIN does
+ * before it takes i_rwsem itself (FIEMAP takes XFS's iolock) would
+ * otherwise sleep uninterruptibly for as long as that change waits.
+ */
+static int daxpin_wait_layout_changes(struct inode *inode)
+{
+	if (down_read_interruptible(&inode->i_rwsem))
+		return -EINTR;
+	up_read(&inode->i_rwsem);
+	return 0;
+}
+
+/* Reserve a handle of @ctx, cyclically: a stale handle names no new pin. */
+static int daxpin_handle_reserve(struct daxpin_ctx *ctx, u32 *handle)
+{
+	int ret;
+
+	if (atomic_inc_return(&ctx->nr_pins) > daxpin_max_pins) {
+		ret = -ENOSPC;
+		goto out_dec;
+	}
+	ret = daxpin_should_fail() ? -ENOMEM :
+	      xa_alloc_cyclic(&ctx->pins, handle, XA_ZERO_ENTRY,
+			      XA_LIMIT(1, INT_MAX), &ctx->next_handle,
+			      GFP_KERNEL_ACCOUNT);
+	if (ret >= 0)
+		return 0;
+	ret = ret == -EBUSY ? -ENOSPC : ret;
+out_dec:
+	atomic_dec(&ctx->nr_pins);
+	return ret;
+}
+
+static void daxpin_handle_free(struct daxpin_ctx *ctx, u32 handle)
+{
+	xa_erase(&ctx->pins, handle);
+	atomic_dec(&ctx->nr_pins);
 }
 
 int daxpin_cmd_pin(struct daxpin_ucmd *ucmd)
 {
 	struct daxpin_pin *cmd = ucmd->cmd;
 	struct daxpin_ctx *ctx = ucmd->ctx;
-	struct daxpin_range *pin;
 	struct daxpin_inode *dinode;
+	struct daxpin_range *pin;
 	unsigned int deadline_ms;
+	struct inode *inode;
+	struct file *file;
 	struct fd f;
 	u32 handle;
 	int ret;
@@ -364,12 +461,15 @@ int daxpin_cmd_pin(struct daxpin_ucmd *ucmd)
 	if (ret)
 		return ret;
 	f = fdget(cmd->file_fd);
-	if (!fd_file(f))
+	file = fd_file(f);
+	if (!file)
 		return -EBADF;
-	ret = daxpin_check_file(fd_file(f), cmd);
+	inode = file_inode(file);
+	ret = daxpin_check_file(file, cmd);
 	if (!ret)
-		ret = daxpin_check_unshared(fd_file(f), cmd->offset,
-					    cmd->length);
+		ret = daxpin_wait_layout_changes(inode);
+	if (!ret)
+		ret = daxpin_check_unshared(file, cmd->offset, cmd->length);
 	if (ret)
 		goto out_fdput;
 
@@ -395,71 +495,79 @@ int daxpin_cmd_pin(struct daxpin_ucmd *ucmd)
 	ret = daxpin_charge(pin);
 	if (ret)
 		goto out_free;
-
-	mutex_lock(&ctx->lock);
-	ret = daxpin_should_fail() ? -ENOMEM :
-	      xa_alloc(&ctx->pins, &handle, XA_ZERO_ENTRY,
-		       XA_LIMIT(1, daxpin_max_pins), GFP_KERNEL_ACCOUNT);
-	if (ret) {
-		ret = ret == -EBUSY ? -ENOSPC : ret;
-		goto out_unlock;
-	}
+	ret = daxpin_handle_reserve(ctx, &handle);
+	if (ret)
+		goto out_uncharge;
 	pin->handle = handle;
 
-	dinode = daxpin_inode_get(fd_file(f));
+	dinode = daxpin_inode_get(file);
 	if (IS_ERR(dinode)) {
 		ret = PTR_ERR(dinode);
-		goto out_erase;
+		goto out_handle;
 	}
 	pin->dinode = dinode;
 
-	mutex_lock(&dinode->mutex);
-	pin->keeper = daxpin_keeper_get(dinode, pin->it.start, pin->npages);
-	if (IS_ERR(pin->keeper)) {
-		ret = PTR_ERR(pin->keeper);
-		pin->keeper = NULL;
-		goto out_inode;
+	if (down_read_interruptible(&inode->i_rwsem)) {
+		ret = -EINTR;
+		goto out_handle;
 	}
-	daxpin_inode_insert_pin(pin);
-	ret = daxpin_populate(pin, fd_file(f));
+	/* A truncate may have run since the first look. */
+	if (cmd->offset + cmd->length > (u64)i_size_read(inode)) {
+		ret = -ENXIO;
+		goto out_unlock_inode;
+	}
+	mutex_lock(&dinode->mutex);
+	daxpin_inode_take_lease(dinode);
+	ret = daxpin_windows_get(dinode, pin->it.start, pin->it.last);
 	if (ret)
-		goto out_remove;
+		goto out_unlock_dinode;
+	spin_lock(&dinode->lock);
+	interval_tree_insert(&pin->it, &dinode->pins);
+	dinode->populator = current;
+	spin_unlock(&dinode->lock);
+	ret = daxpin_populate(pin, file);
+	spin_lock(&dinode->lock);
+	dinode->populator = NULL;
+	if (ret) {
+		interval_tree_remove(&pin->it, &dinode->pins);
+		pin->state = DAXPIN_STATE_UNPINNED;
+	}
+	spin_unlock(&dinode->lock);
+	if (ret)
+		goto out_windows;
 	mutex_unlock(&dinode->mutex);
+	up_read(&inode->i_rwsem);
+
 	ret = daxpin_map_publish(pin);
 	if (ret)
 		goto out_end;
-
 	cmd->out_handle = handle;
 	cmd->out_mmap_offset = (u64)pin->cookie << DAXPIN_MMAP_SHIFT;
 	ret = daxpin_ucmd_respond(ucmd, sizeof(*cmd));
 	if (ret)
 		goto out_end;
 	xa_store(&ctx->pins, handle, pin, GFP_KERNEL);
-	mutex_unlock(&ctx->lock);
 	fdput(f);
 	return 0;
 
 out_end:
 	/* Nobody learnt the handle: end the pin as if it was never made. */
-	xa_erase(&ctx->pins, handle);
-	mutex_unlock(&ctx->lock);
+	daxpin_handle_free(ctx, handle);
 	daxpin_range_unpin(pin);
 	goto out_fdput;
 
-out_remove:
-	spin_lock(&dinode->lock);
-	interval_tree_remove(&pin->it, &dinode->pins);
-	pin->state = DAXPIN_STATE_UNPINNED;
-	spin_unlock(&dinode->lock);
+out_windows:
+	/* Events queued meanwhile (a lease break) go with the pin. */
 	daxpin_event_forget(pin);
-	daxpin_keeper_put(pin->keeper);
-out_inode:
+	daxpin_windows_put(dinode, pin->it.start, pin->it.last);
+out_unlock_dinode:
 	mutex_unlock(&dinode->mutex);
+out_unlock_inode:
+	up_read(&inode->i_rwsem);
 	/* The pin's reference on the inode goes with the pin. */
-out_erase:
-	xa_erase(&ctx->pins, handle);
-out_unlock:
-	mutex_unlock(&ctx->lock);
+out_handle:
+	daxpin_handle_free(ctx, handle);
+out_uncharge:
 	daxpin_uncharge(pin);
 out_free:
 	if (pin->dinode)
@@ -483,24 +591,26 @@ int daxpin_cmd_unpin(struct daxpin_ucmd *ucmd)
 		return -EINVAL;
 
 	/* A handle still being made (a reserved entry) reads as NULL. */
-	mutex_lock(&ctx->lock);
+	xa_lock(&ctx->pins);
 	pin = xa_load(&ctx->pins, cmd->handle);
 	if (pin)
-		xa_erase(&ctx->pins, cmd->handle);
-	mutex_unlock(&ctx->lock);
+		__xa_erase(&ctx->pins, cmd->handle);
+	xa_unlock(&ctx->pins);
 	if (!pin)
 		return -ENOENT;
+	atomic_dec(&ctx->nr_pins);
 	daxpin_range_unpin(pin);
 	return 0;
 }
 
+/* The daxpin file's last reference is gone: no PIN can be under way. */
 void daxpin_ctx_unpin_all(struct daxpin_ctx *ctx)
 {
 	struct daxpin_range *pin;
 	unsigned long handle;
 
 	xa_for_each(&ctx->pins, handle, pin) {
-		xa_erase(&ctx->pins, handle);
+		daxpin_handle_free(ctx, handle);
 		daxpin_range_unpin(pin);
 	}
 }
@@ -517,6 +627,12 @@ int daxpin_cmd_query(struct daxpin_ucmd *ucmd)
 		return -ENOENT;
 
 	spin_lock(&pin->dinode->lock);
+	if (pin->state == DAXPIN_STATE_UNPINNED) {
+		/* UNPIN of this handle is under way. */
+		spin_unlock(&pin->dinode->lock);
+		daxpin_range_put(pin);
+		return -ENOENT;
+	}
 	cmd->out_state = pin->state;
 	cmd->out_deadline_ns = pin->state == DAXPIN_STATE_RECALLED ?
 			       pin->deadline_ns : 0;

@@ -83,15 +83,20 @@ static int daxpin_proc_show(struct seq_file *m, void *v)
 	unsigned long handle;
 
 	seq_puts(m, "pid     handle state     dev:ino offset length access deadline_left_ms revoke_reason path\n");
+	/*
+	 * The xa_lock keeps every pin found alive (UNPIN removes the handle
+	 * under it) and waits for nothing: a PIN in progress holds only a
+	 * reserved entry, which xa_for_each() skips.
+	 */
 	mutex_lock(&daxpin_ctxs_lock);
 	list_for_each_entry(ctx, &daxpin_ctxs, list) {
-		mutex_lock(&ctx->lock);
+		xa_lock(&ctx->pins);
 		xa_for_each(&ctx->pins, handle, pin) {
 			spin_lock(&pin->dinode->lock);
 			daxpin_show_pin(m, pid_nr(ctx->owner), pin, NULL);
 			spin_unlock(&pin->dinode->lock);
 		}
-		mutex_unlock(&ctx->lock);
+		xa_unlock(&ctx->pins);
 	}
 	mutex_unlock(&daxpin_ctxs_lock);
 	daxpin_inodes_show_draining(m, daxpin_show_pin);

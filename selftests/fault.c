@@ -33,17 +33,25 @@ static int proc_pins_of_self(void)
 	return n;
 }
 
-/* The failures left no handle behind: the next pin gets handle 1. */
+/*
+ * The failures left no handle behind: with max_pins at 1, one pin can be
+ * made and a second is refused. (Handles are allocated cyclically, so the
+ * handle's value says nothing.)
+ */
 static void no_handle_left_behind(struct __test_metadata *_metadata,
 				  const char *dir, int dfd)
 {
-	struct daxpin_pin p;
-	char path[4096];
+	struct daxpin_pin p, p2;
+	char path[4096], old[32];
 	int ffd = make_file(dir, "fault-test", 64 * PAGE, path, sizeof(path));
 
 	ASSERT_LE(0, ffd);
-	ASSERT_EQ(0, pin_range(dfd, ffd, 0, PAGE, DAXPIN_PIN_WRITE, 0, &p));
-	EXPECT_EQ(1u, p.out_handle);
+	snprintf(old, sizeof(old), "%ld", module_param_read("max_pins"));
+	ASSERT_EQ(0, module_param_write("max_pins", "1"));
+	EXPECT_EQ(0, pin_range(dfd, ffd, 0, PAGE, DAXPIN_PIN_WRITE, 0, &p));
+	EXPECT_EQ(-ENOSPC, pin_range(dfd, ffd, PAGE, PAGE, DAXPIN_PIN_WRITE,
+				     0, &p2));
+	EXPECT_EQ(0, module_param_write("max_pins", old));
 	EXPECT_EQ(0, unpin(dfd, p.out_handle));
 	close(ffd);
 	unlink(path);

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Revocation at the deadline, what a revoked pin looks like, write(2) on a
- * pinned file, the event options (eventfd, SIGIO), fork, and a keeper
- * window unmapped by its holder.
+ * pinned file, the event options (eventfd, SIGIO), fork, no keeper window
+ * in the holder, and a PIN that comes while a layout change waits.
  */
+#include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/time.h>
 
 #include "kselftest_harness.h"
 #include "common.h"
@@ -331,24 +333,77 @@ TEST_F(revoke, fork_child_view)
 	munmap(map, PAGE);
 }
 
-/* The holder unmaps daxpin's keeper window: its pins are revoked at once. */
-TEST_F(revoke, keeper_unmapped)
+/*
+ * daxpin's keeper windows are not in the holder's address space: nothing
+ * the holder can unmap, move, advise or seal keeps its pinned file mapped.
+ */
+TEST_F(revoke, no_keeper_window_in_holder)
 {
 	unsigned long start = 0, end = 0;
-	struct daxpin_event ev;
+	struct daxpin_query q;
 	struct daxpin_pin p;
 
 	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, 0, PAGE,
 			       DAXPIN_PIN_WRITE, 0, &p));
-	ASSERT_EQ(0, find_keeper_window(&start, &end));
-	/* It cannot be split or moved, only unmapped whole. */
-	EXPECT_EQ(-1, munmap((void *)start, PAGE));
-	EXPECT_EQ(EINVAL, errno);
-	ASSERT_EQ(0, munmap((void *)start, end - start));
-	ASSERT_EQ(0, next_event(self->dfd, PROMPT_MS, &ev));
-	EXPECT_EQ((__u32)DAXPIN_EVENT_REVOKED, ev.type);
-	EXPECT_EQ((__u32)DAXPIN_REVOKE_KEEPER_LOST, ev.reason);
+	EXPECT_EQ(-1, find_keeper_window(&start, &end));
+	ASSERT_EQ(0, query(self->dfd, p.out_handle, &q));
+	EXPECT_EQ((__u32)DAXPIN_STATE_ACTIVE, q.out_state);
 	EXPECT_EQ(0, unpin(self->dfd, p.out_handle));
+}
+
+static void on_alarm(int sig)
+{
+}
+
+/*
+ * A PIN of a file whose truncate is waiting (for another pin's deadline)
+ * waits for that truncate, interruptibly, and is made only after it: the
+ * truncate is never held past the first pin's deadline by pins made while
+ * it waited, whoever keeps making them.
+ */
+TEST_F_TIMEOUT(revoke, late_pin_waits_for_layout_change, 60)
+{
+	struct itimerval it = { .it_value.tv_usec = 300 * 1000 };
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct daxpin_pin p, late;
+	struct daxpin_event ev;
+	uint64_t t0, took;
+	int dfd2, ret;
+	pid_t pid;
+
+	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, 0, PAGE,
+			       DAXPIN_PIN_WRITE, 2000, &p));
+	t0 = now_ns();
+	pid = spawn_op(self->path, OP_TRUNCATE, FILE_SIZE);
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(0, next_event(self->dfd, PROMPT_MS, &ev));
+	ASSERT_EQ((__u32)DAXPIN_EVENT_RECALL, ev.type);
+
+	dfd2 = daxpin_open();
+	ASSERT_LE(0, dfd2);
+	/* A signal ends the late PIN's wait: EINTR, nothing pinned. */
+	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
+	ASSERT_EQ(0, setitimer(ITIMER_REAL, &it, NULL));
+	ret = pin_range(dfd2, self->ffd, PAGE, PAGE, DAXPIN_PIN_WRITE, 60000,
+			&late);
+	EXPECT_EQ(-EINTR, ret);
+	EXPECT_EQ(-ETIMEDOUT, wait_child(pid, 0))
+		TH_LOG("the truncate did not wait for the first pin");
+
+	/* Without a signal it waits, and the truncate goes on first. */
+	ret = pin_range(dfd2, self->ffd, PAGE, PAGE, DAXPIN_PIN_WRITE, 60000,
+			&late);
+	took = (now_ns() - t0) / 1000000;
+	EXPECT_EQ(0, ret);
+	EXPECT_LE(2000ull, took) TH_LOG("the late PIN was made before the deadline");
+	ASSERT_EQ(0, wait_child(pid, PROMPT_MS))
+		TH_LOG("the truncate waits for a pin made after it started");
+	TH_LOG("late PIN made after %llu ms (first pin's deadline 2000 ms)",
+	       (unsigned long long)took);
+	EXPECT_EQ((off_t)FILE_SIZE / 2, lseek(self->ffd, 0, SEEK_END));
+	EXPECT_EQ(0, unpin(dfd2, late.out_handle));
+	EXPECT_EQ(0, unpin(self->dfd, p.out_handle));
+	close(dfd2);
 }
 
 TEST_HARNESS_MAIN

@@ -108,16 +108,21 @@ enum daxpin_pin_flags {
  * @offset: start of the range in the file, a multiple of the page size
  * @length: length of the range, a non-zero multiple of the page size; the
  *	range must lie within the file's size
- * @out_handle: Output: the pin's handle, unique within this daxpin file
+ * @out_handle: Output: the pin's handle on this daxpin file. Handles are
+ *	allocated cyclically: an unpinned handle is not handed out again until
+ *	the others (about 2^31) have been
  * @__reserved: Must be 0
  * @out_mmap_offset: Output: the offset to pass to mmap() on this daxpin file
  *	to map the pinned range (or part of it)
  *
  * Pin a range of a file for long-term access. Holes and unwritten extents of
- * a writable pin are allocated and zeroed, and shared extents are unshared,
- * so the range's block map is static. The pinned pages are charged to the
- * caller's pinned memory (RLIMIT_MEMLOCK, unless CAP_IPC_LOCK), like an
- * RDMA memory registration.
+ * a writable pin are allocated and zeroed, so the range's block map is
+ * static; extents shared with another file (reflink) are refused, read-only
+ * or writable (unshare them first with FALLOC_FL_UNSHARE_RANGE). A PIN
+ * waits for a layout change of the file that is under way (interruptibly)
+ * and holds new ones off until the pin is made. The pinned pages are
+ * charged to the caller's pinned memory (RLIMIT_MEMLOCK, unless
+ * CAP_IPC_LOCK), like an RDMA memory registration.
  *
  * While the pin lives, any layout change the filesystem makes on the range
  * (truncate, fallocate, reflink, ...) waits; the holder gets a
@@ -129,19 +134,22 @@ enum daxpin_pin_flags {
  *   EINVAL      @file_fd is not a regular file; @length is 0; @offset or
  *               @length is not page aligned; @deadline_ms exceeds
  *               max_deadline_ms
- *   EOVERFLOW   @offset + @length overflows
+ *   EOVERFLOW   @offset + @length overflows, or @length exceeds 1 TiB
  *   ENODEV      the file is not on a filesystem-DAX mount (no S_DAX)
  *   EACCES      the file is not open for the access asked (read; read and
  *               write with DAXPIN_PIN_WRITE), or mmap of it is refused
  *   ENXIO       the range reaches beyond the file's size
- *   ENODATA     a read-only pin over a hole, an unwritten or a shared
- *               extent: only a writable pin can make those static
+ *   ENODATA     a shared extent in the range; or a read-only pin over a
+ *               hole or an unwritten extent: only a writable pin can make
+ *               those static
  *   ENOMEM      RLIMIT_MEMLOCK would be exceeded (as for ibv_reg_mr()), or
- *               the kernel is out of memory
- *   ENOSPC      this daxpin file already holds max_pins pins
- *   EFAULT      the filesystem could not allocate the range (for example it
- *               is full)
- *   EINTR       a signal came while the range was being populated
+ *               the kernel is out of memory (a very long pin's page table
+ *               too)
+ *   ENOSPC      this daxpin file already holds max_pins pins; or the file
+ *               system has no room for the holes of a writable pin
+ *   EFAULT      the filesystem could not fault the range in otherwise
+ *   EINTR       a signal came while the range was being populated, or
+ *               while waiting for a layout change under way on the file
  */
 struct daxpin_pin {
 	__u32 size;
@@ -166,7 +174,7 @@ struct daxpin_pin {
  *
  * End a pin, whatever its state: its mappings are zapped (later accesses get
  * SIGBUS), its pages released and uncharged, and a layout change waiting on
- * it goes on. The handle is free for reuse afterwards.
+ * it goes on. The handle is gone afterwards.
  *
  * Errors (besides the common ones):
  *   ENOENT      no pin with this handle on this daxpin file (never pinned,
@@ -186,9 +194,9 @@ struct daxpin_unpin {
  * @DAXPIN_STATE_ACTIVE: pinned; the block map of the range is static
  * @DAXPIN_STATE_RECALLED: a layout change is waiting; the pin still works
  *	until its deadline
- * @DAXPIN_STATE_REVOKED: the deadline passed (or the pin lost its
- *	protection): mappings are zapped, pages released; only UNPIN and QUERY
- *	work on the handle, anything else fails with ENXIO
+ * @DAXPIN_STATE_REVOKED: the deadline passed: mappings are zapped, pages
+ *	released; only UNPIN and QUERY work on the handle, anything else fails
+ *	with ENXIO
  */
 enum daxpin_pin_state {
 	DAXPIN_STATE_ACTIVE = 1,
@@ -200,8 +208,10 @@ enum daxpin_pin_state {
  * enum daxpin_revoke_reason - why a pin was revoked
  * @DAXPIN_REVOKE_NONE: not revoked
  * @DAXPIN_REVOKE_DEADLINE: a layout change waited out the pin's deadline
- * @DAXPIN_REVOKE_KEEPER_LOST: daxpin's own mapping of the file, which makes
- *	layout changes wait for the pin, was unmapped by the holder
+ * @DAXPIN_REVOKE_KEEPER_LOST: no longer reported. It meant that the holder
+ *	had unmapped daxpin's own mapping of the file; those mappings now live
+ *	in an address space of daxpin's, out of every process's reach. The
+ *	value is kept so that it is never reused.
  */
 enum daxpin_revoke_reason {
 	DAXPIN_REVOKE_NONE = 0,
@@ -224,7 +234,8 @@ enum daxpin_revoke_reason {
  * @out_revoke_reason: Output: enum daxpin_revoke_reason
  *
  * Errors (besides the common ones):
- *   ENOENT      no pin with this handle on this daxpin file
+ *   ENOENT      no pin with this handle on this daxpin file (or its UNPIN
+ *               is under way)
  */
 struct daxpin_query {
 	__u32 size;
