@@ -50,6 +50,8 @@ fi
 append+=" bench_top=$TOP_DIR bench_fs=$fs bench_mode=$mode"
 append+=" bench_filter=$filter bench_ko=$ko bench_modroot=$KMODROOT"
 append+=" bench_valgrind=${BENCH_VALGRIND:-0}"
+# How long the time-bounded tests (fuzz, stress) run; empty: their default.
+append+=${BENCH_SECONDS:+ bench_seconds=$BENCH_SECONDS}
 # Extra kernel parameters for a developer (initcall_debug, say).
 append+=${BENCH_APPEND:+ $BENCH_APPEND}
 

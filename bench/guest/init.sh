@@ -110,6 +110,9 @@ bench_check "insmod daxpin.ko" insmod "$ko" $hooks || exit
 
 export DAXPIN_DAX_DIR=/mnt/dax DAXPIN_NODAX_DIR=/mnt/nodax DAXPIN_FS=$fs
 export DAXPIN_RDMA_DEV=rxe0 DAXPIN_KO=$ko
+# Time-bounded tests (fuzz, stress) run this long; unset: their default.
+seconds=$(arg bench_seconds)
+[ -n "$seconds" ] && export DAXPIN_TEST_SECONDS=$seconds
 case $mode in
 shell)
 	say "shell: the DAX file system is /mnt/dax, daxpin is loaded; exit to power off"
