@@ -212,7 +212,8 @@ struct daxpin_window {
  * @mutex: serializes populating pins, window changes, lease changes and
  *	revocation on this inode
  * @lock: protects @pins, each pin's @state, @deadline_ns and
- *	@revoke_reason, @nr_draining, @armed_ns, @populator, @lease_held
+ *	@revoke_reason, @nr_draining, @armed_ns, @recaller, @populator,
+ *	@lease_held
  * @pins: interval tree of the live pins (ACTIVE, RECALLED), by page index
  * @windows: the keeper windows by index; under @mutex
  * @draining: ended pins whose pages someone else still holds; changed under
@@ -225,8 +226,10 @@ struct daxpin_window {
  * @lease_wanted: a pinner could take the layout lease as itself (owner or
  *	CAP_LEASE); only then does @lease_work take it again; under @mutex
  * @lease_held: the layout lease is in place
- * @armed_ns: the deadline @revoke_work is armed for, U64_MAX if none
- * @revoke_work: revokes recalled pins whose deadline passed
+ * @armed_ns: when @revoke_work is armed for, U64_MAX if not
+ * @recaller: the thread group that zapped the inode last (for the log)
+ * @revoke_work: revokes recalled pins whose deadline passed or whose
+ *	blocks the file system took without waiting
  * @drain_work: polls the draining pins, releasing those whose pages went
  *	idle, every DAXPIN_DRAIN_POLL_MS while any is left
  * @lease_work: takes the layout lease again DAXPIN_LEASE_RETAKE_MS after
@@ -249,6 +252,7 @@ struct daxpin_inode {
 	bool lease_wanted;
 	bool lease_held;
 	u64 armed_ns;
+	pid_t recaller;
 	struct delayed_work revoke_work;
 	struct delayed_work drain_work;
 	struct delayed_work lease_work;

@@ -21,6 +21,7 @@
 void daxpin_event_queue(struct daxpin_range *pin, unsigned int type)
 {
 	struct daxpin_ctx *ctx = pin->ctx;
+	bool was_empty;
 
 	spin_lock(&ctx->ev_lock);
 	if (pin->ev_dead) {
@@ -32,22 +33,29 @@ void daxpin_event_queue(struct daxpin_range *pin, unsigned int type)
 		pin->ev_deadline_ns = pin->deadline_ns;
 	if (type == DAXPIN_EVENT_REVOKED)
 		pin->ev_reason = pin->revoke_reason;
+	was_empty = list_empty(&ctx->ev_list);
 	if (list_empty(&pin->ev_node)) {
 		kref_get(&pin->kref);
 		list_add_tail(&pin->ev_node, &ctx->ev_list);
 	}
 	/*
-	 * Readers look at the queue under ev_lock, so signalling before the
-	 * unlock means that whoever sees the event has the eventfd count and
-	 * a pending SIGIO already; and a reader woken by the signal finds the
-	 * event queued. kill_fasync() and eventfd signalling do not sleep.
+	 * Only a queue that was empty is news to its readers: a recall of
+	 * many pins signals each daxpin file once, not once per pin (this
+	 * runs under the inode's locks). Readers look at the queue under
+	 * ev_lock, so signalling before the unlock means that whoever sees
+	 * the event has the eventfd count and a pending SIGIO already; and a
+	 * reader woken by the signal finds the event queued. kill_fasync()
+	 * and eventfd signalling do not sleep.
 	 */
-	if (ctx->eventfd)
-		daxpin_eventfd_signal(ctx->eventfd);
-	kill_fasync(&ctx->fasync, SIGIO, POLL_IN);
+	if (was_empty) {
+		if (ctx->eventfd)
+			daxpin_eventfd_signal(ctx->eventfd);
+		kill_fasync(&ctx->fasync, SIGIO, POLL_IN);
+	}
 	spin_unlock(&ctx->ev_lock);
 
-	wake_up_interruptible(&ctx->ev_wait);
+	if (was_empty)
+		wake_up_interruptible(&ctx->ev_wait);
 }
 
 /* Drop the pin's queued events: its handle is gone. */

@@ -42,6 +42,9 @@ struct workqueue_struct *daxpin_wq;
  */
 #define DAXPIN_LEASE_RETAKE_MS	100
 
+/* How often the pages of recalled pins are checked for blocks taken. */
+#define DAXPIN_TAKEN_POLL_MS	10
+
 static bool daxpin_lease_break(void *owner, unsigned long *break_time);
 DAXPIN_DEFINE_LEASE_OPS(daxpin_lease_ops, daxpin_lease_break);
 
@@ -162,9 +165,12 @@ void daxpin_recall_range(struct daxpin_inode *dinode, pgoff_t first,
 		if (pin->state != DAXPIN_STATE_ACTIVE)
 			continue;
 		deadline = now + (u64)pin->deadline_ms * NSEC_PER_MSEC;
+		dinode->recaller = task_tgid_nr(current);
 		pin->state = DAXPIN_STATE_RECALLED;
 		pin->deadline_ns = deadline;
 		daxpin_event_queue(pin, DAXPIN_EVENT_RECALL);
+		/* Soon, to see whether the zap took the blocks (swapext). */
+		deadline = min(deadline, now + DAXPIN_TAKEN_POLL_MS * NSEC_PER_MSEC);
 		if (deadline < dinode->armed_ns) {
 			dinode->armed_ns = deadline;
 			mod_delayed_work(daxpin_wq, &dinode->revoke_work,
@@ -219,12 +225,40 @@ static u64 daxpin_inode_next_deadline(struct daxpin_inode *dinode)
 }
 
 /*
- * Revoke the recalled pins whose deadline passed, then arm for the next
- * deadline. armed_ns is U64_MAX while the pins are revoked, so that a
- * recall meanwhile (revoking one pin lets a waiting truncate go on, which
- * may zap again and recall another) arms the work itself; and the next
- * deadline is read from the tree afterwards, under the same lock as the
- * arming, so that no recalled pin is left without one.
+ * Whether the file system took a page of the pin while it was live: a
+ * layout change that waits for pins never does, but XFS_IOC_SWAPEXT moves
+ * blocks to another inode without waiting (it only zaps, which recalls).
+ */
+static bool daxpin_pages_taken(struct daxpin_range *pin)
+{
+	struct address_space *mapping = pin->dinode->inode->i_mapping;
+	unsigned long i;
+
+	for (i = 0; i < pin->npages; i++)
+		if (READ_ONCE(pin->pages[i]->mapping) != mapping)
+			return true;
+	return false;
+}
+
+/* The reason a recalled pin is to be revoked now, or 0. dinode->mutex held. */
+static unsigned int daxpin_revoke_due(struct daxpin_range *pin, u64 now)
+{
+	if (daxpin_pages_taken(pin))
+		return DAXPIN_REVOKE_BLOCKS_TAKEN;
+	if (pin->deadline_ns <= now)
+		return DAXPIN_REVOKE_DEADLINE;
+	return 0;
+}
+
+/*
+ * Revoke the recalled pins whose deadline passed or whose blocks were
+ * taken, then arm for the next deadline, and meanwhile poll every
+ * DAXPIN_TAKEN_POLL_MS for taken blocks. armed_ns is U64_MAX while the
+ * pins are revoked, so that a recall meanwhile (revoking one pin lets a
+ * waiting truncate go on, which may zap again and recall another) arms the
+ * work itself; and the next time is worked out from the tree afterwards,
+ * under the same lock as the arming, so that no recalled pin is left
+ * without one.
  */
 static void daxpin_revoke_work(struct work_struct *work)
 {
@@ -233,36 +267,44 @@ static void daxpin_revoke_work(struct work_struct *work)
 						   revoke_work);
 	struct interval_tree_node *node;
 	struct daxpin_range *pin, *tmp;
+	unsigned int reason;
 	u64 now, next;
-	LIST_HEAD(todo);
+	LIST_HEAD(recalled);
 
 	mutex_lock(&dinode->mutex);
-	now = ktime_get_ns();
 	spin_lock(&dinode->lock);
 	dinode->armed_ns = U64_MAX;
 	for (node = interval_tree_iter_first(&dinode->pins, 0, ULONG_MAX); node;
 	     node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
 		pin = container_of(node, struct daxpin_range, it);
-		if (pin->state == DAXPIN_STATE_RECALLED &&
-		    pin->deadline_ns <= now) {
+		if (pin->state == DAXPIN_STATE_RECALLED) {
 			kref_get(&pin->kref);
-			list_add_tail(&pin->work_node, &todo);
+			list_add_tail(&pin->work_node, &recalled);
 		}
 	}
 	spin_unlock(&dinode->lock);
 
-	list_for_each_entry_safe(pin, tmp, &todo, work_node) {
+	/* The pages stay while dinode->mutex is held: they can be looked at. */
+	now = ktime_get_ns();
+	list_for_each_entry_safe(pin, tmp, &recalled, work_node) {
 		list_del_init(&pin->work_node);
-		__daxpin_range_end(pin, DAXPIN_STATE_REVOKED,
-				   DAXPIN_REVOKE_DEADLINE);
+		reason = daxpin_revoke_due(pin, now);
+		if (reason == DAXPIN_REVOKE_BLOCKS_TAKEN)
+			pr_err_ratelimited("daxpin: pid %d took blocks of pinned file %pD without waiting for the pin (XFS_IOC_SWAPEXT, as xfs_fsr does?): pin revoked; stores through it may have reached the blocks' new owner\n",
+					   dinode->recaller, dinode->lease_file);
+		if (reason)
+			__daxpin_range_end(pin, DAXPIN_STATE_REVOKED, reason);
 		daxpin_range_put(pin);
 	}
 
 	spin_lock(&dinode->lock);
 	next = daxpin_inode_next_deadline(dinode);
+	if (next != U64_MAX) {
+		now = ktime_get_ns();
+		next = min(next, now + DAXPIN_TAKEN_POLL_MS * NSEC_PER_MSEC);
+	}
 	if (next < dinode->armed_ns) {
 		dinode->armed_ns = next;
-		now = ktime_get_ns();
 		mod_delayed_work(daxpin_wq, &dinode->revoke_work,
 				 next > now ? nsecs_to_jiffies(next - now) + 1 : 0);
 	}

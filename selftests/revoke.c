@@ -406,4 +406,72 @@ TEST_F_TIMEOUT(revoke, late_pin_waits_for_layout_change, 60)
 	close(dfd2);
 }
 
+/*
+ * XFS_IOC_SWAPEXT (what xfs_fsr uses) moves a file's blocks to another
+ * inode without waiting for busy pages (it only zaps the mappings, which
+ * recalls the pin): daxpin cannot hold it off. It must notice at once and
+ * revoke with its own reason. The kernel warns in dax_disassociate_entry()
+ * about the pinned pages it drops: that warning is expected here.
+ */
+TEST_F_TIMEOUT(revoke, swapext_revokes_at_once, 60)
+{
+	struct daxpin_event ev;
+	struct daxpin_query q;
+	struct daxpin_pin p;
+	char donor[4200], cmd[9000];
+	uint64_t t0, took;
+	int dfd2, status;
+	char *map;
+	pid_t pid;
+
+	if (strcmp(getenv("DAXPIN_FS") ?: "", "xfs"))
+		SKIP(return, "XFS_IOC_SWAPEXT is XFS's");
+	snprintf(donor, sizeof(donor), "%s.donor", self->path);
+	dfd2 = open(donor, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	ASSERT_LE(0, dfd2);
+	ASSERT_EQ(0, fill_file(dfd2, 'd', FILE_SIZE));
+	close(dfd2);
+
+	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, 0, FILE_SIZE,
+			       DAXPIN_PIN_WRITE, 60000, &p));
+	map = mmap(NULL, FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   self->dfd, p.out_mmap_offset);
+	ASSERT_NE(MAP_FAILED, map);
+	EXPECT_EQ(0, touch_sigbus(map, 1));
+
+	kmsg_mark("expect-warning dax_disassociate_entry");
+	snprintf(cmd, sizeof(cmd), "xfs_io -c 'swapext %s' %s", donor,
+		 self->path);
+	t0 = now_ns();
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		closefrom(3);
+		execlp("sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	status = wait_child(pid, PROMPT_MS);
+	took = (now_ns() - t0) / 1000000;
+	ASSERT_NE(-ETIMEDOUT, status) TH_LOG("swapext waited for the pin");
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status)) TH_LOG("xfs_io swapext failed");
+	TH_LOG("swapext took %llu ms (it does not wait for pins)",
+	       (unsigned long long)took);
+
+	ASSERT_EQ(0, next_event(self->dfd, PROMPT_MS, &ev));
+	EXPECT_EQ((__u32)DAXPIN_EVENT_RECALL, ev.type);
+	ASSERT_EQ(0, next_event(self->dfd, PROMPT_MS, &ev));
+	EXPECT_EQ((__u32)DAXPIN_EVENT_REVOKED, ev.type);
+	EXPECT_EQ((__u32)DAXPIN_REVOKE_BLOCKS_TAKEN, ev.reason);
+	TH_LOG("revoked %llu ms after swapext started",
+	       (unsigned long long)((now_ns() - t0) / 1000000));
+	kmsg_mark("expect-warning-end");
+	ASSERT_EQ(0, query(self->dfd, p.out_handle, &q));
+	EXPECT_EQ((__u32)DAXPIN_STATE_REVOKED, q.out_state);
+	EXPECT_EQ(1, touch_sigbus(map, 1));
+	EXPECT_EQ(0, unpin(self->dfd, p.out_handle));
+	munmap(map, FILE_SIZE);
+	unlink(donor);
+}
+
 TEST_HARNESS_MAIN

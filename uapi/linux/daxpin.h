@@ -212,11 +212,17 @@ enum daxpin_pin_state {
  *	had unmapped daxpin's own mapping of the file; those mappings now live
  *	in an address space of daxpin's, out of every process's reach. The
  *	value is kept so that it is never reused.
+ * @DAXPIN_REVOKE_BLOCKS_TAKEN: the file system took the pinned blocks
+ *	without waiting for the pin (XFS_IOC_SWAPEXT, which xfs_fsr uses, does
+ *	not wait for pinned pages): daxpin revoked the pin as soon as it saw
+ *	it. Stores made through the pin just before may have reached the
+ *	blocks' new owner; never defragment a file system with pins.
  */
 enum daxpin_revoke_reason {
 	DAXPIN_REVOKE_NONE = 0,
 	DAXPIN_REVOKE_DEADLINE = 1,
 	DAXPIN_REVOKE_KEEPER_LOST = 2,
+	DAXPIN_REVOKE_BLOCKS_TAKEN = 3,
 };
 
 /**
@@ -256,12 +262,13 @@ struct daxpin_query {
  * struct daxpin_set_eventfd - ioctl(DAXPIN_SET_EVENTFD)
  * @size: sizeof(struct daxpin_set_eventfd)
  * @flags: Must be 0
- * @eventfd: an eventfd to signal whenever an event is queued on this daxpin
- *	file, or -1 to stop signalling one
+ * @eventfd: an eventfd to signal whenever this daxpin file's event queue
+ *	goes from empty to not empty, or -1 to stop signalling one
  * @__reserved: Must be 0
  *
  * The eventfd is an extra doorbell: events are still read() from the
- * daxpin file. (For SIGIO, use fcntl(F_SETOWN) and O_ASYNC instead.)
+ * daxpin file, until EAGAIN after each signal (so is SIGIO, with
+ * fcntl(F_SETOWN) and O_ASYNC).
  *
  * Errors (besides the common ones):
  *   EBADF       @eventfd is neither -1 nor an open file
