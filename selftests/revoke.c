@@ -474,4 +474,84 @@ TEST_F_TIMEOUT(revoke, swapext_revokes_at_once, 60)
 	unlink(donor);
 }
 
+/* XFS_IOC_EXCHANGE_RANGE (6.10 on), from xfs_fs.h, which we do not need. */
+struct test_xfs_exchange_range {
+	__s32 file1_fd;
+	__u32 pad;
+	__u64 file1_offset;
+	__u64 file2_offset;
+	__u64 length;
+	__u64 flags;
+};
+
+#define TEST_XFS_IOC_EXCHANGE_RANGE _IOW('X', 129, struct test_xfs_exchange_range)
+
+/*
+ * XFS_IOC_EXCHANGE_RANGE on a pinned file: whatever the kernel does -
+ * no such ioctl (6.1), refuse it, wait for the pin as truncate does, or
+ * take the blocks without waiting - the pin never stays ACTIVE over blocks
+ * that left the file. Which one happened is logged.
+ */
+TEST_F_TIMEOUT(revoke, exchange_range_never_takes_pinned_blocks, 60)
+{
+	struct test_xfs_exchange_range xr = { .length = FILE_SIZE };
+	struct daxpin_event ev;
+	struct daxpin_query q;
+	struct daxpin_pin p;
+	char donor[4200];
+	int dfd2, status;
+	uint64_t t0;
+	pid_t pid;
+
+	if (strcmp(getenv("DAXPIN_FS") ?: "", "xfs"))
+		SKIP(return, "XFS_IOC_EXCHANGE_RANGE is XFS's");
+	snprintf(donor, sizeof(donor), "%s.donor", self->path);
+	dfd2 = open(donor, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	ASSERT_LE(0, dfd2);
+	ASSERT_EQ(0, fill_file(dfd2, 'd', FILE_SIZE));
+	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, 0, FILE_SIZE,
+			       DAXPIN_PIN_WRITE, 1000, &p));
+
+	kmsg_mark("expect-warning dax_disassociate_entry");
+	t0 = now_ns();
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int fd = open(self->path, O_RDWR);
+
+		xr.file1_fd = dfd2;
+		if (fd < 0)
+			_exit(255);
+		_exit(ioctl(fd, TEST_XFS_IOC_EXCHANGE_RANGE, &xr) ? errno : 0);
+	}
+	status = wait_child(pid, 1000 + PROMPT_MS);
+	ASSERT_NE(-ETIMEDOUT, status) TH_LOG("exchange-range still waits");
+	ASSERT_TRUE(WIFEXITED(status));
+	close(dfd2);
+	unlink(donor);
+	if (WEXITSTATUS(status)) {
+		/* Refused: nothing moved, nothing recalled. */
+		TH_LOG("exchange-range refused: %s",
+		       strerror(WEXITSTATUS(status)));
+		kmsg_mark("expect-warning-end");
+		EXPECT_EQ(-ETIMEDOUT, next_event_skip_breaks(self->dfd, 0, &ev));
+		ASSERT_EQ(0, query(self->dfd, p.out_handle, &q));
+		EXPECT_EQ((__u32)DAXPIN_STATE_ACTIVE, q.out_state);
+		EXPECT_EQ(0, unpin(self->dfd, p.out_handle));
+		return;
+	}
+	ASSERT_EQ(0, next_event_skip_breaks(self->dfd, PROMPT_MS, &ev));
+	EXPECT_EQ((__u32)DAXPIN_EVENT_RECALL, ev.type);
+	ASSERT_EQ(0, next_event_skip_breaks(self->dfd, PROMPT_MS, &ev));
+	EXPECT_EQ((__u32)DAXPIN_EVENT_REVOKED, ev.type);
+	kmsg_mark("expect-warning-end");
+	TH_LOG("exchange-range took %llu ms; pin revoked, reason %u (%s)",
+	       (unsigned long long)((now_ns() - t0) / 1000000), ev.reason,
+	       ev.reason == DAXPIN_REVOKE_DEADLINE ? "it waited for the pin" :
+	       "it took the blocks without waiting");
+	EXPECT_TRUE(ev.reason == DAXPIN_REVOKE_DEADLINE ||
+		    ev.reason == DAXPIN_REVOKE_BLOCKS_TAKEN);
+	EXPECT_EQ(0, unpin(self->dfd, p.out_handle));
+}
+
 TEST_HARNESS_MAIN
