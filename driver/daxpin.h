@@ -56,7 +56,6 @@ extern unsigned int daxpin_max_pins;
 extern unsigned int daxpin_default_deadline_ms;
 extern unsigned int daxpin_max_deadline_ms;
 extern bool daxpin_kill_on_stuck;
-extern unsigned int daxpin_max_pin_mb;
 
 /* Pins are mapped at (cookie << DAXPIN_MMAP_SHIFT) on the daxpin file. */
 #define DAXPIN_MMAP_SHIFT	40
