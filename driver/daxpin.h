@@ -185,6 +185,8 @@ struct daxpin_range {
  * @index: the window's index (file offset >> DAXPIN_WINDOW_SHIFT)
  * @users: pins (draining ones too) over the window; under dinode->mutex
  * @watched: @mni is inserted; changed on the host thread only
+ * @fail_watch: test only: inserting @mni fails (test.c)
+ * @fail_map: test only: mapping the window fails
  */
 struct daxpin_window {
 	struct daxpin_inode *dinode;
@@ -194,6 +196,8 @@ struct daxpin_window {
 	unsigned long index;
 	unsigned int users;
 	bool watched;
+	bool fail_watch;
+	bool fail_map;
 };
 
 /**
@@ -272,8 +276,15 @@ struct daxpin_ucmd {
 	void *cmd;
 };
 
-/* test.c: fail points for the selftests, see test.c */
+/* test.c: fault points for the selftests, see test.c */
+#ifdef CONFIG_FAULT_INJECTION
 bool daxpin_should_fail(void);
+#else
+static inline bool daxpin_should_fail(void)
+{
+	return false;
+}
+#endif
 
 /* ioctl.c */
 int daxpin_ucmd_respond(struct daxpin_ucmd *ucmd, size_t cmd_len);

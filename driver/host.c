@@ -42,11 +42,20 @@ static struct kthread_worker *daxpin_host_worker;
 
 /*
  * Scratch pages of the host mm, for calls that answer into user memory
- * (FIEMAP): slot N at N pages, between 1 MiB and the first window slot.
+ * (FIEMAP): slot N at N pages from 1 MiB, below the first window slot.
+ * A slot's page is mapped the first time the slot is used and stays, so
+ * that a call costs no mmap and munmap (and no TLB shootdown); slots are
+ * handed out lowest first, so only as many pages as calls ever ran at once
+ * are mapped. The calls run on a workqueue of their own, at most
+ * DAXPIN_SCRATCH_SLOTS at once, so a slot is always free for a call that
+ * runs; and calls that block (FIEMAP on XFS sleeps while a layout change
+ * holds the iolock) hold up neither each other nor daxpin's other works.
  */
 #define DAXPIN_SCRATCH_FIRST	(SZ_1M >> PAGE_SHIFT)
-#define DAXPIN_SCRATCH_LAST	((SZ_1G >> PAGE_SHIFT) - 1)
+#define DAXPIN_SCRATCH_SLOTS	1024
 static DEFINE_IDA(daxpin_scratch_slots);
+static DECLARE_BITMAP(daxpin_scratch_mapped, DAXPIN_SCRATCH_SLOTS);
+static struct workqueue_struct *daxpin_scratch_wq;
 
 struct daxpin_host_grab {
 	struct callback_head twork;
@@ -136,6 +145,23 @@ struct daxpin_scratch_call {
 	int ret;
 };
 
+/* With the host mm in use: the address of scratch slot @slot, mapped. */
+static unsigned long daxpin_scratch_map(int slot)
+{
+	unsigned long want = (DAXPIN_SCRATCH_FIRST + (unsigned long)slot) <<
+			     PAGE_SHIFT;
+	unsigned long addr;
+
+	/* The slot is ours alone until it is freed: no race on its bit. */
+	if (test_bit(slot, daxpin_scratch_mapped))
+		return want;
+	addr = vm_mmap(NULL, want, PAGE_SIZE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, 0);
+	if (addr == want)
+		set_bit(slot, daxpin_scratch_mapped);
+	return IS_ERR_VALUE(addr) || addr == want ? addr : -EINVAL;
+}
+
 static void daxpin_scratch_call_fn(struct work_struct *work)
 {
 	struct daxpin_scratch_call *call =
@@ -143,22 +169,19 @@ static void daxpin_scratch_call_fn(struct work_struct *work)
 	unsigned long addr;
 	int slot;
 
-	slot = ida_alloc_range(&daxpin_scratch_slots, DAXPIN_SCRATCH_FIRST,
-			       DAXPIN_SCRATCH_LAST, GFP_KERNEL);
-	if (slot < 0) {
-		call->ret = slot;
+	slot = ida_alloc_max(&daxpin_scratch_slots, DAXPIN_SCRATCH_SLOTS - 1,
+			     GFP_KERNEL);
+	/* No more calls run at once than there are slots. */
+	if (WARN_ON_ONCE(slot == -ENOSPC) || slot < 0) {
+		call->ret = -ENOMEM;
 		goto out;
 	}
 	kthread_use_mm(daxpin_host_mm);
-	addr = vm_mmap(NULL, (unsigned long)slot << PAGE_SHIFT, PAGE_SIZE,
-		       PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, 0);
-	if (IS_ERR_VALUE(addr)) {
+	addr = daxpin_scratch_map(slot);
+	if (IS_ERR_VALUE(addr))
 		call->ret = (int)addr;
-	} else {
+	else
 		call->ret = call->fn(call->arg, (void __user *)addr);
-		vm_munmap(addr, PAGE_SIZE);
-	}
 	kthread_unuse_mm(daxpin_host_mm);
 	ida_free(&daxpin_scratch_slots, slot);
 out:
@@ -166,7 +189,7 @@ out:
 }
 
 /*
- * Run @fn(@arg, scratch) on a daxpin_wq worker with the host mm in use and
+ * Run @fn(@arg, scratch) on a worker with the host mm in use and
  * a page of it, which no process can reach, at @scratch; wait for it.
  * Unlike daxpin_host_run(), a call that blocks holds up only its caller.
  */
@@ -177,7 +200,7 @@ int daxpin_host_run_scratch(int (*fn)(void *arg, void __user *scratch),
 
 	INIT_WORK_ONSTACK(&call.work, daxpin_scratch_call_fn);
 	init_completion(&call.done);
-	queue_work(daxpin_wq, &call.work);
+	queue_work(daxpin_scratch_wq, &call.work);
 	wait_for_completion(&call.done);
 	destroy_work_on_stack(&call.work);
 	return call.ret;
@@ -216,10 +239,16 @@ int daxpin_host_init(void)
 	if (IS_ERR(daxpin_host_mm))
 		return PTR_ERR(daxpin_host_mm);
 
+	daxpin_scratch_wq = alloc_workqueue("daxpin-scratch", WQ_UNBOUND,
+					    DAXPIN_SCRATCH_SLOTS);
+	if (!daxpin_scratch_wq) {
+		ret = -ENOMEM;
+		goto out_mmput;
+	}
 	daxpin_host_worker = kthread_create_worker(0, "daxpin-host");
 	if (IS_ERR(daxpin_host_worker)) {
 		ret = PTR_ERR(daxpin_host_worker);
-		goto out_mmput;
+		goto out_wq;
 	}
 	ret = daxpin_host_run(daxpin_host_adopt, NULL);
 	if (ret) {
@@ -232,6 +261,8 @@ int daxpin_host_init(void)
 
 out_worker:
 	kthread_destroy_worker(daxpin_host_worker);
+out_wq:
+	destroy_workqueue(daxpin_scratch_wq);
 out_mmput:
 	mmput(daxpin_host_mm);
 	return ret;
@@ -242,5 +273,6 @@ void daxpin_host_exit(void)
 {
 	daxpin_host_run(daxpin_host_leave, NULL);
 	kthread_destroy_worker(daxpin_host_worker);
+	destroy_workqueue(daxpin_scratch_wq);
 	mmput(daxpin_host_mm);
 }

@@ -317,8 +317,9 @@ static struct daxpin_inode *daxpin_inode_alloc(struct file *file)
 	struct daxpin_inode *dinode;
 	int ret;
 
-	dinode = daxpin_should_fail() ? NULL :
-		 kzalloc(sizeof(*dinode), GFP_KERNEL_ACCOUNT);
+	if (daxpin_should_fail())
+		return ERR_PTR(-ENOMEM);
+	dinode = kzalloc(sizeof(*dinode), GFP_KERNEL_ACCOUNT);
 	if (!dinode)
 		return ERR_PTR(-ENOMEM);
 	kref_init(&dinode->kref);
@@ -339,16 +340,22 @@ static struct daxpin_inode *daxpin_inode_alloc(struct file *file)
 	 * file system busy while pins remain): the caller's file stays the
 	 * caller's, F_GETLEASE and F_SETLEASE on it see nothing of daxpin.
 	 */
-	dinode->lease_file = daxpin_should_fail() ? ERR_PTR(-ENOMEM) :
-			     dentry_open(&file->f_path, O_RDONLY | O_LARGEFILE,
-					 current_cred());
+	if (daxpin_should_fail())
+		dinode->lease_file = ERR_PTR(-ENOMEM);
+	else
+		dinode->lease_file = dentry_open(&file->f_path,
+						 O_RDONLY | O_LARGEFILE,
+						 current_cred());
 	if (IS_ERR(dinode->lease_file)) {
 		ret = PTR_ERR(dinode->lease_file);
 		goto out_free;
 	}
-	dinode->shadow = daxpin_should_fail() ? ERR_PTR(-ENOMEM) :
-			 anon_inode_getfile("[daxpin-keeper]",
-					    &daxpin_shadow_fops, dinode, O_RDWR);
+	if (daxpin_should_fail())
+		dinode->shadow = ERR_PTR(-ENOMEM);
+	else
+		dinode->shadow = anon_inode_getfile("[daxpin-keeper]",
+						    &daxpin_shadow_fops,
+						    dinode, O_RDWR);
 	if (IS_ERR(dinode->shadow)) {
 		ret = PTR_ERR(dinode->shadow);
 		goto out_fput;

@@ -134,8 +134,9 @@ static int daxpin_window_map(void *arg)
 	unsigned long addr;
 	int ret;
 
-	ret = daxpin_should_fail() ? -ENOMEM :
-	      mmu_interval_notifier_insert(&window->mni, current->mm,
+	if (window->fail_watch)
+		return -ENOMEM;
+	ret = mmu_interval_notifier_insert(&window->mni, current->mm,
 					   window->addr, DAXPIN_WINDOW_SIZE,
 					   &daxpin_window_mni_ops);
 	if (ret)
@@ -143,10 +144,13 @@ static int daxpin_window_map(void *arg)
 	window->watched = true;
 
 	daxpin_window_mapping = window;
-	addr = daxpin_should_fail() ? -ENOMEM :
-	       vm_mmap(window->dinode->shadow, window->addr, DAXPIN_WINDOW_SIZE,
-		       PROT_NONE, MAP_SHARED | MAP_FIXED_NOREPLACE,
-		       (loff_t)window->index << DAXPIN_WINDOW_SHIFT);
+	if (window->fail_map)
+		addr = -ENOMEM;
+	else
+		addr = vm_mmap(window->dinode->shadow, window->addr,
+			       DAXPIN_WINDOW_SIZE, PROT_NONE,
+			       MAP_SHARED | MAP_FIXED_NOREPLACE,
+			       (loff_t)window->index << DAXPIN_WINDOW_SHIFT);
 	daxpin_window_mapping = NULL;
 	if (addr == window->addr)
 		return 0;
@@ -188,13 +192,16 @@ static struct daxpin_window *daxpin_window_create(struct daxpin_inode *dinode,
 	struct daxpin_window *window;
 	int slot, ret;
 
-	window = daxpin_should_fail() ? NULL :
-		 kzalloc(sizeof(*window), GFP_KERNEL_ACCOUNT);
+	if (daxpin_should_fail())
+		return ERR_PTR(-ENOMEM);
+	window = kzalloc(sizeof(*window), GFP_KERNEL_ACCOUNT);
 	if (!window)
 		return ERR_PTR(-ENOMEM);
-	slot = daxpin_should_fail() ? -ENOSPC :
-	       ida_alloc_range(&daxpin_window_slots, 1,
-			       DAXPIN_HOST_SLOTS - 1, GFP_KERNEL);
+	if (daxpin_should_fail())
+		slot = -ENOSPC;
+	else
+		slot = ida_alloc_range(&daxpin_window_slots, 1,
+				       DAXPIN_HOST_SLOTS - 1, GFP_KERNEL);
 	if (slot < 0) {
 		ret = slot == -ENOSPC ? -ENOMEM : slot;
 		goto out_free;
@@ -204,6 +211,9 @@ static struct daxpin_window *daxpin_window_create(struct daxpin_inode *dinode,
 	window->addr = (unsigned long)slot << DAXPIN_WINDOW_SHIFT;
 	window->users = 1;
 	kthread_init_work(&window->teardown, daxpin_window_teardown);
+	/* The host thread is not the caller: decide its fault points here. */
+	window->fail_watch = daxpin_should_fail();
+	window->fail_map = daxpin_should_fail();
 
 	ret = daxpin_host_run(daxpin_window_map, window);
 	if (ret)
@@ -254,9 +264,11 @@ int daxpin_windows_get(struct daxpin_inode *dinode, pgoff_t first,
 			ret = PTR_ERR(window);
 			goto out_put;
 		}
-		ret = daxpin_should_fail() ? -ENOMEM :
-		      xa_err(xa_store(&dinode->windows, index, window,
-				      GFP_KERNEL_ACCOUNT));
+		if (daxpin_should_fail())
+			ret = -ENOMEM;
+		else
+			ret = xa_err(xa_store(&dinode->windows, index, window,
+					      GFP_KERNEL_ACCOUNT));
 		if (ret) {
 			window->users = 0;
 			daxpin_host_queue(&window->teardown);

@@ -178,8 +178,9 @@ int daxpin_map_publish(struct daxpin_range *pin)
 	u32 cookie;
 	int ret;
 
-	ret = daxpin_should_fail() ? -ENOMEM :
-	      xa_alloc(&daxpin_cookies, &cookie, pin,
+	if (daxpin_should_fail())
+		return -ENOMEM;
+	ret = xa_alloc(&daxpin_cookies, &cookie, pin,
 		       XA_LIMIT(1, (1U << (63 - DAXPIN_MMAP_SHIFT)) - 1),
 		       GFP_KERNEL_ACCOUNT);
 	if (ret)

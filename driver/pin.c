@@ -71,8 +71,10 @@ static int daxpin_charge(struct daxpin_range *pin)
 	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
 	s64 pinned;
 
+	if (daxpin_should_fail())
+		return -ENOMEM;
 	pinned = atomic64_add_return(pin->npages, &mm->pinned_vm);
-	if ((pinned > limit && !capable(CAP_IPC_LOCK)) || daxpin_should_fail()) {
+	if (pinned > limit && !capable(CAP_IPC_LOCK)) {
 		atomic64_sub(pin->npages, &mm->pinned_vm);
 		return -ENOMEM;
 	}
@@ -142,15 +144,19 @@ static int daxpin_populate(struct daxpin_range *pin, struct file *file)
 	long n;
 
 	/* A huge request fails as ENOMEM, never as a warning. */
-	pin->pages = daxpin_should_fail() ? NULL :
-		     kvcalloc(pin->npages, sizeof(*pin->pages),
+	if (daxpin_should_fail())
+		return -ENOMEM;
+	pin->pages = kvcalloc(pin->npages, sizeof(*pin->pages),
 			      GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!pin->pages)
 		return -ENOMEM;
 
-	addr = daxpin_should_fail() ? -ENOMEM :
-	       vm_mmap(file, 0, len, PROT_READ | (write ? PROT_WRITE : 0),
-		       MAP_SHARED, (loff_t)pin->it.start << PAGE_SHIFT);
+	if (daxpin_should_fail())
+		addr = -ENOMEM;
+	else
+		addr = vm_mmap(file, 0, len,
+			       PROT_READ | (write ? PROT_WRITE : 0),
+			       MAP_SHARED, (loff_t)pin->it.start << PAGE_SHIFT);
 	if (IS_ERR_VALUE(addr)) {
 		ret = (int)addr;
 		goto out_free;
@@ -426,10 +432,12 @@ static int daxpin_handle_reserve(struct daxpin_ctx *ctx, u32 *handle)
 		ret = -ENOSPC;
 		goto out_dec;
 	}
-	ret = daxpin_should_fail() ? -ENOMEM :
-	      xa_alloc_cyclic(&ctx->pins, handle, XA_ZERO_ENTRY,
-			      XA_LIMIT(1, INT_MAX), &ctx->next_handle,
-			      GFP_KERNEL_ACCOUNT);
+	if (daxpin_should_fail())
+		ret = -ENOMEM;
+	else
+		ret = xa_alloc_cyclic(&ctx->pins, handle, XA_ZERO_ENTRY,
+				      XA_LIMIT(1, INT_MAX), &ctx->next_handle,
+				      GFP_KERNEL_ACCOUNT);
 	if (ret >= 0)
 		return 0;
 	ret = ret == -EBUSY ? -ENOSPC : ret;
@@ -473,8 +481,9 @@ int daxpin_cmd_pin(struct daxpin_ucmd *ucmd)
 	if (ret)
 		goto out_fdput;
 
-	pin = daxpin_should_fail() ? NULL :
-	      kzalloc(sizeof(*pin), GFP_KERNEL_ACCOUNT);
+	pin = NULL;
+	if (!daxpin_should_fail())
+		pin = kzalloc(sizeof(*pin), GFP_KERNEL_ACCOUNT);
 	if (!pin) {
 		ret = -ENOMEM;
 		goto out_fdput;

@@ -1,49 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * daxpin: the test-only hook. With test_hooks=1, writing N to the module
- * parameter fail_nth makes the Nth failure point daxpin passes from then on
- * fail as if its allocation or call had failed, so that the selftests can
- * walk every unwind path of a command. The count is module-wide: the
- * selftests run one at a time. Without test_hooks nothing ever fails here.
+ * daxpin: fault points for the selftests, through the kernel's fault
+ * injection framework.
+ *
+ * Every step of a command that can fail passes a fault point,
+ * daxpin_should_fail(), just before it. On a kernel with
+ * CONFIG_FAULT_INJECTION, a selftest writes N to
+ * /proc/thread-self/fail-nth and the Nth fault point its thread passes
+ * from then on - daxpin's, or the kernel's own (failslab) - fails, so that
+ * the test can walk every unwind path of a command, as the iommufd
+ * selftests do. Points of work done for the caller on daxpin's host
+ * thread are decided in the caller's thread (keeper.c).
+ *
+ * Only a module loaded with test_hooks=1 has fault points: a production
+ * module never fails on purpose. Without CONFIG_FAULT_INJECTION (Debian's
+ * kernels) this file is not built and there are none; the bench's debug
+ * kernel has it.
  */
-#include <linux/atomic.h>
-#include <linux/moduleparam.h>
-#include <linux/sysfs.h>
+#include <linux/types.h>
+#include <linux/fault-inject.h>
 
 #include "daxpin.h"
 
-static atomic_t daxpin_fail_countdown = ATOMIC_INIT(0);
+static DECLARE_FAULT_ATTR(daxpin_fail_attr);
 
-static int daxpin_fail_nth_set(const char *val, const struct kernel_param *kp)
-{
-	unsigned int n;
-	int ret;
-
-	if (!daxpin_test_hooks)
-		return -EPERM;
-	ret = kstrtouint(val, 0, &n);
-	if (ret)
-		return ret;
-	atomic_set(&daxpin_fail_countdown, n);
-	return 0;
-}
-
-static int daxpin_fail_nth_get(char *buf, const struct kernel_param *kp)
-{
-	return sysfs_emit(buf, "%d\n", atomic_read(&daxpin_fail_countdown));
-}
-
-static const struct kernel_param_ops daxpin_fail_nth_ops = {
-	.set = daxpin_fail_nth_set,
-	.get = daxpin_fail_nth_get,
-};
-module_param_cb(fail_nth, &daxpin_fail_nth_ops, NULL, 0600);
-MODULE_PARM_DESC(fail_nth,
-		 "Test only (test_hooks=1): fail the Nth failure point from now; reads what is left");
-
-/* True when this failure point is the one to fail. */
+/* True when this fault point is to fail. */
 bool daxpin_should_fail(void)
 {
-	return daxpin_test_hooks &&
-	       atomic_dec_if_positive(&daxpin_fail_countdown) == 0;
+	return daxpin_test_hooks && should_fail(&daxpin_fail_attr, 1);
 }
