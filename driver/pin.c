@@ -189,24 +189,52 @@ out_free:
 	return ret;
 }
 
+/* How many live pins of @dinode cover page @index. dinode->mutex held. */
+static unsigned int daxpin_live_pins_at(struct daxpin_inode *dinode,
+					pgoff_t index)
+{
+	struct interval_tree_node *node;
+	unsigned int n = 0;
+
+	for (node = interval_tree_iter_first(&dinode->pins, index, index); node;
+	     node = interval_tree_iter_next(node, index, index))
+		n++;
+	return n;
+}
+
 /*
- * Whether any page of the pin is still referenced by someone else. A page
- * that no longer belongs to the file at its index was idle once: its block
- * was freed (a layout change waited for it) and may now serve another file,
- * whose references are none of this pin's business.
+ * Whether any page of the ended pin @pin is still referenced by someone
+ * other than daxpin's live pins of the inode (each of which holds its own
+ * FOLL_PIN on the pages it covers, and keeps windows over them): an RDMA
+ * registration, say. A page that no longer belongs to the file at its
+ * index was idle once: its block was freed (a layout change waited for it)
+ * and may now serve another file, whose references are none of this pin's
+ * business.
+ *
+ * Called with dinode->mutex held: pins are made and ended under it, so the
+ * live pins, and the pages they hold, stay as counted. The tree is changed
+ * under the mutex too, so it can be read without dinode->lock.
  */
 bool daxpin_pages_busy(struct daxpin_range *pin)
 {
-	struct address_space *mapping = pin->dinode->inode->i_mapping;
+	struct daxpin_inode *dinode = pin->dinode;
+	struct address_space *mapping = dinode->inode->i_mapping;
+	bool overlapped;
 	unsigned long i;
 
+	lockdep_assert_held(&dinode->mutex);
+	overlapped = interval_tree_iter_first(&dinode->pins, pin->it.start,
+					      pin->it.last);
 	for (i = 0; i < pin->npages; i++) {
 		struct page *page = pin->pages[i];
+		pgoff_t index = pin->it.start + i;
 
 		if (READ_ONCE(page->mapping) != mapping ||
-		    READ_ONCE(page->index) != pin->it.start + i)
+		    READ_ONCE(page->index) != index)
 			continue;
-		if (!daxpin_page_idle(page))
+		if (daxpin_page_held_beyond(page, overlapped ?
+					    daxpin_live_pins_at(dinode, index) :
+					    0))
 			return true;
 	}
 	return false;
