@@ -279,10 +279,15 @@ struct daxpin_ucmd {
 /* test.c: fault points for the selftests, see test.c */
 #ifdef CONFIG_FAULT_INJECTION
 bool daxpin_should_fail(void);
+void daxpin_test_init(void);
 #else
 static inline bool daxpin_should_fail(void)
 {
 	return false;
+}
+
+static inline void daxpin_test_init(void)
+{
 }
 #endif
 

@@ -52,7 +52,7 @@ static struct kthread_worker *daxpin_host_worker;
  * holds the iolock) hold up neither each other nor daxpin's other works.
  */
 #define DAXPIN_SCRATCH_FIRST	(SZ_1M >> PAGE_SHIFT)
-#define DAXPIN_SCRATCH_SLOTS	1024
+#define DAXPIN_SCRATCH_SLOTS	WQ_MAX_ACTIVE
 static DEFINE_IDA(daxpin_scratch_slots);
 static DECLARE_BITMAP(daxpin_scratch_mapped, DAXPIN_SCRATCH_SLOTS);
 static struct workqueue_struct *daxpin_scratch_wq;

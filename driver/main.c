@@ -135,6 +135,7 @@ static int __init daxpin_init(void)
 		return -EINVAL;
 	}
 	daxpin_misc.mode = dev_mode;
+	daxpin_test_init();
 
 	ret = daxpin_host_init();
 	if (ret)
