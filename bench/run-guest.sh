@@ -14,8 +14,12 @@ kernel=${1:?usage: run-guest.sh KERNEL FS MODE [FILTER]}
 fs=${2:?}
 mode=${3:?}
 filter=${4:-*}
-# A whole selftest run, boot to power-off; the debug kernel is slower.
-timeout_s=${GUEST_TIMEOUT:-900}
+# A whole selftest run, boot to power-off; the debug kernel (KASAN and
+# lockdep under emulation) is several times slower.
+case $kernel in
+*debug*) timeout_s=${GUEST_TIMEOUT:-2400} ;;
+*) timeout_s=${GUEST_TIMEOUT:-900} ;;
+esac
 
 env=$BUILD_DIR/kernels/$kernel.env
 [ -f "$env" ] || die "kernel $kernel is not prepared ($env missing)"

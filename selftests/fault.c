@@ -103,7 +103,22 @@ static void no_handle_left_behind(struct __test_metadata *_metadata,
 	unlink(path);
 }
 
-TEST(pin_walks_every_unwind)
+FIXTURE(fault) {
+};
+
+FIXTURE_SETUP(fault)
+{
+}
+
+FIXTURE_TEARDOWN(fault)
+{
+}
+
+/*
+ * Hundreds of PINs, each on a new file, on the KASAN kernel under
+ * emulation: a generous bound.
+ */
+TEST_F_TIMEOUT(fault, pin_walks_every_unwind, 600)
 {
 	const char *dir = env_or_die("DAXPIN_DAX_DIR");
 	struct daxpin_pin p;

@@ -354,7 +354,8 @@ TEST_F(pin, max_pins)
 }
 
 /* Many pins, overlapping, from two daxpin files and two processes. */
-TEST_F(pin, many_overlapping)
+/* Functional, not a benchmark: the KASAN kernel under emulation is slow. */
+TEST_F_TIMEOUT(pin, many_overlapping, 300)
 {
 	struct daxpin_pin p;
 	pid_t pid;
