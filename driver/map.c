@@ -36,9 +36,13 @@ static vm_fault_t daxpin_map_fault(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	struct daxpin_range *pin = vma->vm_private_data;
-	pgoff_t index = vmf->pgoff - pin->cookie_pgoff;
 	vm_fault_t ret = VM_FAULT_SIGBUS;
+	pgoff_t index;
 
+	/* A copy a child got at fork (see daxpin_map_open()). */
+	if (!pin)
+		return VM_FAULT_SIGBUS;
+	index = vmf->pgoff - pin->cookie_pgoff;
 	down_read(&pin->map_lock);
 	if (daxpin_state_live(pin->state) && index < pin->npages)
 		ret = vmf_insert_mixed(vma, vmf->address,
@@ -48,16 +52,33 @@ static vm_fault_t daxpin_map_fault(struct vm_fault *vmf)
 	return ret;
 }
 
+/*
+ * A VMA of a pin was copied: split or moved in the same mm (it shares the
+ * pin), or copied into a child at fork. Mappings of pins are not
+ * inherited (VM_DONTCOPY), but MADV_DOFORK undoes that flag. The child's
+ * copy then maps nothing: its page tables are not copied (VM_WIPEONFORK,
+ * looked at after ->open) and it faults SIGBUS. Only processes that
+ * mmap()ed the pin themselves, and so are in pin->mappers, can reach it.
+ * Called under the mmap_lock (for writing) of @vma's mm.
+ */
 static void daxpin_map_open(struct vm_area_struct *vma)
 {
 	struct daxpin_range *pin = vma->vm_private_data;
 
+	if (!pin)
+		return;
+	if (vma->vm_mm != current->mm) {
+		vma->vm_private_data = NULL;
+		daxpin_vm_flags_set(vma, VM_WIPEONFORK);
+		return;
+	}
 	kref_get(&pin->kref);
 }
 
 static void daxpin_map_close(struct vm_area_struct *vma)
 {
-	daxpin_range_put(vma->vm_private_data);
+	if (vma->vm_private_data)
+		daxpin_range_put(vma->vm_private_data);
 }
 
 static const struct vm_operations_struct daxpin_map_vm_ops = {

@@ -340,6 +340,40 @@ TEST_F(revoke, fork_child_view)
 }
 
 /*
+ * MADV_DOFORK clears VM_DONTCOPY on a pin's mapping, yet a child still
+ * does not inherit access: its copy maps nothing and faults SIGBUS. Only a
+ * process that mmap()s the pin itself reaches it (and is known to
+ * kill_on_stuck).
+ */
+TEST_F(revoke, dofork_child_gets_no_access)
+{
+	struct daxpin_pin p;
+	int status;
+	char *map;
+	pid_t pid;
+
+	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, 0, PAGE,
+			       DAXPIN_PIN_WRITE, 0, &p));
+	map = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, self->dfd,
+		   p.out_mmap_offset);
+	ASSERT_NE(MAP_FAILED, map);
+	strcpy(map, "parent");
+	ASSERT_EQ(0, madvise(map, PAGE, MADV_DOFORK));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(touch_sigbus(map, 0) == 1 && touch_sigbus(map, 1) == 1 ?
+		      0 : 1);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status))
+		TH_LOG("the child reached the pin through an inherited mapping");
+	EXPECT_STREQ("parent", map);
+	EXPECT_EQ(0, unpin(self->dfd, p.out_handle));
+	munmap(map, PAGE);
+}
+
+/*
  * daxpin's keeper windows are not in the holder's address space: nothing
  * the holder can unmap, move, advise or seal keeps its pinned file mapped.
  */
