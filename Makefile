@@ -8,6 +8,7 @@
 # make demo           boot a guest with pmem and show daxpin working
 # make benchmark      pin/unpin cost, recall latency, many pins (figures)
 # make vm-shell       a shell in a guest with daxpin loaded
+# make soak           corruption and stress tests at length (docs/soak.md)
 #
 # The build host's own kernel is never used (it has no module support):
 # KVER defaults to the newest installed Debian 6.1 kernel's headers.
@@ -21,7 +22,7 @@ KSRC = $(shell $(CURDIR)/bench/linux-source.sh)
 KERNEL_FILES = $(filter-out %.mod.c,$(wildcard driver/*.c driver/*.h)) uapi/linux/daxpin.h
 
 .PHONY: all module userlib selftests examples lint checkpatch sparse \
-	check demo benchmark vm-shell clean
+	check demo benchmark vm-shell soak clean
 
 all: module userlib selftests examples
 
@@ -67,6 +68,55 @@ benchmark:
 
 vm-shell:
 	bench/check.sh --shell $(if $(KVER_SET),KVER=$(KVER_SET)) $(if $(FS),FS=$(FS))
+
+# make soak (not part of make check): for every kernel of SOAK_KERNELS and
+# file system of SOAK_FS, a guest runs the corruption test for
+# SOAK_ITERATIONS iterations of each variant (CPU and RDMA writers,
+# truncate and punch), another the stress test for SOAK_SECONDS; then a
+# line each: iterations, stale bytes (must be 0), the stress test's worst
+# layout-change latency, kernel reports (must be 0; bench/report.sh's
+# pattern) and the verdicts. Logs are kept in build/soak/KERNEL-FS-TEST/.
+# The default size takes about 40 minutes under TCG (docs/soak.md).
+SOAK_KERNELS ?= 6.1 6.12
+SOAK_FS ?= xfs ext4
+SOAK_ITERATIONS ?= 12
+SOAK_SECONDS ?= 180
+
+soak:
+	@out=$(BUILD)/soak; rm -rf $$out; mkdir -p $$out; rc=0; \
+	pattern=$$(sed -n "s/^pattern='\(.*\)'$$/\1/p" bench/report.sh); \
+	for k in $(SOAK_KERNELS); do for fs in $(SOAK_FS); do \
+		t0=$$(date +%s); \
+		echo "[soak] $$k $$fs: corruption, $(SOAK_ITERATIONS) iterations per variant"; \
+		BENCH_ITERATIONS=$(SOAK_ITERATIONS) \
+		GUEST_TIMEOUT=$$((600 + 4 * $(SOAK_ITERATIONS) * 30)) \
+			bench/check.sh KVER=$$k FS=$$fs T=corruption \
+			> $$out/$$k-$$fs-corruption.log 2>&1 || rc=1; \
+		cp -r $(BUILD)/logs/$$k-$$fs $$out/$$k-$$fs-corruption; \
+		echo "[soak] $$k $$fs: stress, $(SOAK_SECONDS) s"; \
+		BENCH_SECONDS=$(SOAK_SECONDS) GUEST_TIMEOUT=$$((600 + $(SOAK_SECONDS))) \
+			bench/check.sh KVER=$$k FS=$$fs T=stress \
+			> $$out/$$k-$$fs-stress.log 2>&1 || rc=1; \
+		cp -r $(BUILD)/logs/$$k-$$fs $$out/$$k-$$fs-stress; \
+		c=$$out/$$k-$$fs-corruption; s=$$out/$$k-$$fs-stress; \
+		iters=$$(grep -cE ':iteration [0-9]+[ :]' $$c/corruption.tap); \
+		stale=$$(sed -nE 's/.*:iteration [0-9]+.*stale patterns \(([0-9]+) bytes\).*/\1/p' \
+			$$c/corruption.tap | awk '{ n += $$1 } END { print n + 0 }'); \
+		worst=$$(sed -nE 's/.*:worst: ([0-9.]+) ms.*/\1/p' $$s/stress.tap); \
+		reports=$$(cat $$c/console.log $$c/dmesg.log $$s/console.log $$s/dmesg.log \
+			2>/dev/null | grep -v '^\[guest\]' | grep -E "$$pattern" | sort -u | wc -l); \
+		verdict() { echo "$$(grep -c '^ok ' $$1)/$$(sed -n 's/^1\.\.//p' $$1)"; }; \
+		[ "$$stale" = 0 ] && [ "$$reports" = 0 ] || rc=1; \
+		printf '%-5s %-5s %10s %11s %7s %11s %9s %6s %14s %8s\n' \
+			$$k $$fs "$$iters" "$$stale" "$$(verdict $$c/corruption.tap)" \
+			$(SOAK_SECONDS) "$${worst:-?}" "$$(verdict $$s/stress.tap)" \
+			"$$reports" "$$((($$(date +%s) - t0) / 60))" >> $$out/summary; \
+	done; done; \
+	echo; echo "daxpin soak at $$(git describe --always --dirty --abbrev=12): corruption $(SOAK_ITERATIONS) iterations per variant (4 variants), stress $(SOAK_SECONDS) s"; \
+	printf '%-5s %-5s %10s %11s %7s %11s %9s %6s %14s %8s\n' kernel fs \
+		iterations stale-bytes passed stress-secs worst-ms passed \
+		kernel-reports minutes; \
+	cat $$out/summary; echo "(logs: $$out)"; exit $$rc
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean

@@ -56,6 +56,8 @@ append+=" bench_filter=$filter bench_ko=$ko bench_modroot=$KMODROOT"
 append+=" bench_valgrind=${BENCH_VALGRIND:-0}"
 # How long the time-bounded tests (fuzz, stress) run; empty: their default.
 append+=${BENCH_SECONDS:+ bench_seconds=$BENCH_SECONDS}
+# How many iterations the iterated tests (corruption) run; empty: theirs.
+append+=${BENCH_ITERATIONS:+ bench_iterations=$BENCH_ITERATIONS}
 # Extra kernel parameters for a developer (initcall_debug, say).
 append+=${BENCH_APPEND:+ $BENCH_APPEND}
 

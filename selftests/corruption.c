@@ -9,12 +9,23 @@
  * after the refill. At the end no file but the pinned one may hold a byte
  * of the writer's pattern.
  *
+ * The writer is a CPU store loop through the mapping, or (rdma_*) RDMA
+ * WRITEs from a second QP of the bench's soft-RoCE device into an MR
+ * registered on the mapping. An MR holds the pages past revocation, so
+ * there the truncate must keep waiting until the holder deregisters it;
+ * the writer goes on posting WRITEs with the old rkey, which must be
+ * refused, through the refill.
+ *
  * It can fail: with the zap in __daxpin_range_end() removed, the writer's
  * stores land in the refill files (docs/design.md tells of that run).
+ *
+ * Iterations per variant: DAXPIN_TEST_ITERATIONS, else as many as fit in
+ * DAXPIN_TEST_SECONDS, else ITERATIONS.
  */
 #include <pthread.h>
 #include <setjmp.h>
 #include <sys/statvfs.h>
+#include <infiniband/verbs.h>
 
 #include "kselftest_harness.h"
 #include "common.h"
@@ -24,14 +35,41 @@
 #define ITERATIONS	3
 #define DEADLINE_MS	100
 #define PROMPT_MS	10000
+/* The truncate must still wait this long after an MR's pin is revoked. */
+#define MR_WAITS_MS	500
+/* RDMA WRITEs of this size, this many in flight. */
+#define RDMA_CHUNK	4096
+#define RDMA_DEPTH	8
+/* A WRITE completes (or fails) within this, emulated and loaded. */
+#define CQ_TIMEOUT_MS	10000
 
 static const char writer_pattern[] = "daxpin-writer!!";	/* 16 bytes */
+
+/* The soft-RoCE side: two connected RC QPs, A writes into B's MRs. */
+struct verbs {
+	struct ibv_context *ctx;
+	struct ibv_pd *pd;
+	struct ibv_cq *cq;
+	struct ibv_qp *qa, *qb;
+	struct ibv_mr *src_mr;
+	char *src;
+	uint8_t port;
+	int gid_index;
+	union ibv_gid gid;
+	enum ibv_mtu mtu;
+};
 
 struct writer {
 	char *map;
 	size_t len;
 	volatile int stop;
+	/* CPU: stores and SIGBUS; RDMA: WRITEs completed and refused. */
 	volatile unsigned long stores, faults;
+	/* RDMA only */
+	struct verbs *v;
+	uint32_t rkey;
+	unsigned long flushed, resets;
+	volatile int error;
 };
 
 static __thread sigjmp_buf writer_jmp;
@@ -54,6 +92,235 @@ static void *writer_main(void *arg)
 		memcpy(w->map + off, writer_pattern, 16);
 		w->stores++;
 		off = (off + 4096 + 16) % (w->len - 16);
+	}
+	return NULL;
+}
+
+/* ---- the RDMA writer ---------------------------------------------- */
+
+/* RESET -> INIT -> RTR -> RTS, connected to @dqpn: 0 or an errno. */
+static int qp_connect(struct verbs *v, struct ibv_qp *qp, uint32_t dqpn)
+{
+	struct ibv_qp_attr a = {
+		.qp_state = IBV_QPS_RESET,
+	};
+	int ret;
+
+	ret = ibv_modify_qp(qp, &a, IBV_QP_STATE);
+	if (ret)
+		return ret;
+	memset(&a, 0, sizeof(a));
+	a.qp_state = IBV_QPS_INIT;
+	a.port_num = v->port;
+	a.qp_access_flags = IBV_ACCESS_REMOTE_WRITE;
+	ret = ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_PKEY_INDEX |
+			    IBV_QP_PORT | IBV_QP_ACCESS_FLAGS);
+	if (ret)
+		return ret;
+	memset(&a, 0, sizeof(a));
+	a.qp_state = IBV_QPS_RTR;
+	a.path_mtu = v->mtu;
+	a.dest_qp_num = dqpn;
+	a.max_dest_rd_atomic = 1;
+	a.min_rnr_timer = 12;
+	a.ah_attr.is_global = 1;
+	a.ah_attr.grh.dgid = v->gid;
+	a.ah_attr.grh.sgid_index = v->gid_index;
+	a.ah_attr.grh.hop_limit = 64;
+	a.ah_attr.port_num = v->port;
+	ret = ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_AV |
+			    IBV_QP_PATH_MTU | IBV_QP_DEST_QPN |
+			    IBV_QP_RQ_PSN | IBV_QP_MAX_DEST_RD_ATOMIC |
+			    IBV_QP_MIN_RNR_TIMER);
+	if (ret)
+		return ret;
+	memset(&a, 0, sizeof(a));
+	a.qp_state = IBV_QPS_RTS;
+	a.timeout = 14;
+	a.retry_cnt = 7;
+	a.rnr_retry = 7;
+	a.max_rd_atomic = 1;
+	return ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_TIMEOUT |
+			     IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
+			     IBV_QP_SQ_PSN | IBV_QP_MAX_QP_RD_ATOMIC);
+}
+
+/*
+ * Reset both QPs and connect them again: 0 or an errno. rxe on 6.12 now
+ * and then refuses a transition right after an error (EINVAL, once in
+ * hundreds of resets): try again a few times.
+ */
+static int verbs_connect(struct verbs *v)
+{
+	int ret, tries = 10;
+
+	do {
+		ret = qp_connect(v, v->qa, v->qb->qp_num) ?:
+		      qp_connect(v, v->qb, v->qa->qp_num);
+		if (ret)
+			usleep(10000);
+	} while (ret && --tries);
+	return ret;
+}
+
+static struct ibv_qp *rc_qp(struct verbs *v)
+{
+	struct ibv_qp_init_attr attr = {
+		.send_cq = v->cq,
+		.recv_cq = v->cq,
+		.cap = {
+			.max_send_wr = RDMA_DEPTH,
+			.max_recv_wr = 1,
+			.max_send_sge = 1,
+			.max_recv_sge = 1,
+		},
+		.qp_type = IBV_QPT_RC,
+	};
+
+	return ibv_create_qp(v->pd, &attr);
+}
+
+/* Open DAXPIN_RDMA_DEV and connect two QPs: 0 or a message. */
+static const char *verbs_open(struct verbs *v)
+{
+	const char *name = env_or_die("DAXPIN_RDMA_DEV");
+	struct ibv_device **list = ibv_get_device_list(NULL);
+	struct ibv_port_attr pattr;
+	struct ibv_gid_entry e;
+	size_t i;
+
+	for (i = 0; list && list[i]; i++)
+		if (!strcmp(ibv_get_device_name(list[i]), name))
+			v->ctx = ibv_open_device(list[i]);
+	if (list)
+		ibv_free_device_list(list);
+	if (!v->ctx)
+		return "the RDMA device is missing or cannot be opened";
+	v->port = 1;
+	if (ibv_query_port(v->ctx, v->port, &pattr) ||
+	    pattr.state != IBV_PORT_ACTIVE)
+		return "the RDMA port is not active";
+	v->mtu = pattr.active_mtu;
+	/* The first RoCE v2 GID, else index 0. */
+	for (i = 0; i < (size_t)pattr.gid_tbl_len; i++)
+		if (!ibv_query_gid_ex(v->ctx, v->port, i, &e, 0) &&
+		    e.gid_type == IBV_GID_TYPE_ROCE_V2)
+			break;
+	v->gid_index = i < (size_t)pattr.gid_tbl_len ? (int)i : 0;
+	if (ibv_query_gid(v->ctx, v->port, v->gid_index, &v->gid))
+		return "no GID";
+	v->pd = ibv_alloc_pd(v->ctx);
+	v->cq = v->pd ? ibv_create_cq(v->ctx, 2 * RDMA_DEPTH, NULL, NULL, 0) :
+			NULL;
+	if (!v->cq)
+		return "cannot allocate a PD and a CQ";
+	v->qa = rc_qp(v);
+	v->qb = rc_qp(v);
+	if (!v->qa || !v->qb || verbs_connect(v))
+		return "cannot connect two RC QPs";
+	v->src = mmap(NULL, RDMA_CHUNK, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (v->src == MAP_FAILED) {
+		v->src = NULL;
+		return "no memory";
+	}
+	for (i = 0; i < RDMA_CHUNK; i += 16)
+		memcpy(v->src + i, writer_pattern, 16);
+	v->src_mr = ibv_reg_mr(v->pd, v->src, RDMA_CHUNK, IBV_ACCESS_LOCAL_WRITE);
+	return v->src_mr ? NULL : "cannot register the source buffer";
+}
+
+static void verbs_close(struct verbs *v)
+{
+	if (v->src_mr)
+		ibv_dereg_mr(v->src_mr);
+	if (v->src)
+		munmap(v->src, RDMA_CHUNK);
+	if (v->qa)
+		ibv_destroy_qp(v->qa);
+	if (v->qb)
+		ibv_destroy_qp(v->qb);
+	if (v->cq)
+		ibv_destroy_cq(v->cq);
+	if (v->pd)
+		ibv_dealloc_pd(v->pd);
+	if (v->ctx)
+		ibv_close_device(v->ctx);
+}
+
+static int post_write(struct writer *w, size_t off)
+{
+	struct ibv_sge sge = {
+		.addr = (uintptr_t)w->v->src, .length = RDMA_CHUNK,
+		.lkey = w->v->src_mr->lkey,
+	};
+	struct ibv_send_wr wr = {
+		.sg_list = &sge, .num_sge = 1, .opcode = IBV_WR_RDMA_WRITE,
+		.send_flags = IBV_SEND_SIGNALED,
+	}, *bad = NULL;
+
+	/* The address and key of the MR as it was registered, always. */
+	wr.wr.rdma.remote_addr = (uintptr_t)w->map + off;
+	wr.wr.rdma.rkey = w->rkey;
+	return ibv_post_send(w->v->qa, &wr, &bad);
+}
+
+/*
+ * RDMA WRITEs of the pattern, RDMA_DEPTH in flight, all over the MR, until
+ * told to stop. A refused WRITE puts the QPs in the error state: once its
+ * flushed followers are in, both are reset and connected again, and the
+ * writer goes on with the same rkey.
+ */
+static void *rdma_writer_main(void *arg)
+{
+	struct writer *w = arg;
+	unsigned int inflight = 0, i;
+	int n, reset = 0;
+	uint64_t quiet = now_ns();
+	struct ibv_wc wc[RDMA_DEPTH];
+	size_t off = 0;
+
+	while (!w->stop || inflight) {
+		while (!w->stop && !reset && inflight < RDMA_DEPTH) {
+			if (post_write(w, off))
+				break;
+			inflight++;
+			off = (off + RDMA_CHUNK + 16) % (w->len - RDMA_CHUNK);
+		}
+		n = ibv_poll_cq(w->v->cq, RDMA_DEPTH, wc);
+		if (n < 0) {
+			w->error = EIO;
+			break;
+		}
+		if (n == 0) {
+			if (now_ns() - quiet > CQ_TIMEOUT_MS * 1000000ull) {
+				w->error = ETIMEDOUT;
+				break;
+			}
+			usleep(100);
+			continue;
+		}
+		quiet = now_ns();
+		for (i = 0; i < (unsigned int)n; i++) {
+			inflight--;
+			if (wc[i].status == IBV_WC_SUCCESS) {
+				w->stores++;
+			} else if (wc[i].status == IBV_WC_WR_FLUSH_ERR) {
+				w->flushed++;
+			} else {
+				w->faults++;
+				reset = 1;
+			}
+		}
+		if (reset && !inflight) {
+			n = verbs_connect(w->v);
+			if (n) {
+				w->error = n;
+				break;
+			}
+			w->resets++;
+			reset = 0;
+		}
 	}
 	return NULL;
 }
@@ -111,40 +378,88 @@ static long scan_and_remove(const char *dir, int nfiles)
 	return hits;
 }
 
+/* DAXPIN_TEST_ITERATIONS, or 0 with *@seconds from DAXPIN_TEST_SECONDS. */
+static unsigned long test_iterations(unsigned long *seconds)
+{
+	const char *it = getenv("DAXPIN_TEST_ITERATIONS");
+	const char *sec = getenv("DAXPIN_TEST_SECONDS");
+
+	*seconds = 0;
+	if (it && *it && strtoul(it, NULL, 10))
+		return strtoul(it, NULL, 10);
+	if (sec && *sec && strtoul(sec, NULL, 10)) {
+		*seconds = strtoul(sec, NULL, 10);
+		return 0;
+	}
+	return ITERATIONS;
+}
+
 FIXTURE(corruption) {
 	const char *dir;
+	struct verbs v;
 };
 
 FIXTURE_VARIANT(corruption) {
 	enum layout_op op;
+	bool rdma;
 };
 
 FIXTURE_VARIANT_ADD(corruption, truncate) { .op = OP_TRUNCATE };
 FIXTURE_VARIANT_ADD(corruption, punch_hole) { .op = OP_PUNCH };
+FIXTURE_VARIANT_ADD(corruption, rdma_truncate) {
+	.op = OP_TRUNCATE, .rdma = true,
+};
+FIXTURE_VARIANT_ADD(corruption, rdma_punch_hole) {
+	.op = OP_PUNCH, .rdma = true,
+};
 
 FIXTURE_SETUP(corruption)
 {
 	struct sigaction sa = { .sa_handler = writer_sigbus };
+	const char *why;
 
 	self->dir = env_or_die("DAXPIN_DAX_DIR");
 	sigaction(SIGBUS, &sa, NULL);
+	if (variant->rdma) {
+		/* The bench promises the RDMA device: no skip. */
+		why = verbs_open(&self->v);
+		ASSERT_EQ(NULL, why) TH_LOG("%s: %s",
+					    getenv("DAXPIN_RDMA_DEV"), why);
+	}
 }
 
 FIXTURE_TEARDOWN(corruption)
 {
+	verbs_close(&self->v);
 }
 
 TEST_F_TIMEOUT(corruption, no_stale_store_lands_elsewhere, 600)
 {
-	int iter;
+	unsigned long seconds, iterations = test_iterations(&seconds);
+	unsigned long iter, total_hits = 0;
+	uint64_t t0 = now_ns();
 
-	for (iter = 0; iter < ITERATIONS; iter++) {
-		struct writer w = { 0 };
+	if (iterations)
+		TH_LOG("%s writer, %s: %lu iterations",
+		       variant->rdma ? "RDMA" : "CPU",
+		       variant->op == OP_TRUNCATE ? "truncate" : "punch hole",
+		       iterations);
+	else
+		TH_LOG("%s writer, %s: iterations for %lu s",
+		       variant->rdma ? "RDMA" : "CPU",
+		       variant->op == OP_TRUNCATE ? "truncate" : "punch hole",
+		       seconds);
+	for (iter = 0; iterations ? iter < iterations :
+	     iter == 0 || now_ns() - t0 < seconds * 1000000000ull; iter++) {
+		struct writer w = { .v = &self->v };
+		struct ibv_mr *mr = NULL;
+		struct daxpin_event ev;
 		struct daxpin_pin p;
 		char path[4096];
 		pthread_t thread;
-		int dfd, ffd, nfiles = 0;
+		int dfd, ffd, nfiles = 0, status = -ETIMEDOUT, let_go;
 		unsigned long before;
+		uint64_t t1;
 		pid_t op;
 		long hits;
 
@@ -159,35 +474,122 @@ TEST_F_TIMEOUT(corruption, no_stale_store_lands_elsewhere, 600)
 		w.map = mmap(NULL, FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
 			     dfd, p.out_mmap_offset);
 		ASSERT_NE(MAP_FAILED, w.map);
-		ASSERT_EQ(0, pthread_create(&thread, NULL, writer_main, &w));
-		while (w.stores < 1000)
+		if (variant->rdma) {
+			mr = ibv_reg_mr(self->v.pd, w.map, FILE_SIZE,
+					IBV_ACCESS_LOCAL_WRITE |
+					IBV_ACCESS_REMOTE_WRITE);
+			ASSERT_NE(NULL, mr) TH_LOG("ibv_reg_mr on the daxpin mapping: %s",
+						   strerror(errno));
+			w.rkey = mr->rkey;
+			/* Fresh QPs, whatever the last writer left. */
+			ASSERT_EQ(0, verbs_connect(&self->v));
+		}
+		ASSERT_EQ(0, pthread_create(&thread, NULL, variant->rdma ?
+					    rdma_writer_main : writer_main, &w));
+		t1 = now_ns();
+		while (w.stores < (variant->rdma ? 100 : 1000) && !w.error &&
+		       now_ns() - t1 < CQ_TIMEOUT_MS * 1000000ull)
 			usleep(1000);
+		if (w.error || w.stores < (variant->rdma ? 100ul : 1000ul)) {
+			/* No thread may use the QPs when the teardown goes. */
+			w.stop = 1;
+			pthread_join(thread, NULL);
+		}
+		ASSERT_EQ(0, w.error) TH_LOG("RDMA writer: %s", strerror(w.error));
+		ASSERT_LE(variant->rdma ? 100ul : 1000ul, w.stores)
+			TH_LOG("the writer stored %lu times in %d ms (%lu refused)",
+			       w.stores, CQ_TIMEOUT_MS, w.faults);
+
+		/*
+		 * With an MR, every other iteration the holder lets go first:
+		 * unpin, unmap, close. The MR still holds the pages: the pin
+		 * drains, keeping the file mapped.
+		 */
+		let_go = variant->rdma && iter % 2;
+		if (let_go) {
+			ASSERT_EQ(0, unpin(dfd, p.out_handle));
+			munmap(w.map, FILE_SIZE);
+			close(dfd);
+			dfd = -1;
+		}
 
 		/* The pin's deadline passes; then the blocks are freed ... */
 		/* Truncate to 0, or punch the whole pinned range. */
 		op = spawn_op(path, variant->op,
 			      variant->op == OP_TRUNCATE ? 0 : 2 * FILE_SIZE);
 		ASSERT_LT(0, op);
-		ASSERT_EQ(0, wait_child(op, PROMPT_MS));
+		if (variant->rdma) {
+			/*
+			 * ... but not while the MR can reach them: revoked (or
+			 * let go), the pin drains and the op waits for the
+			 * holder, who deregisters (the writer still posting).
+			 */
+			if (!let_go) {
+				ASSERT_EQ(0, next_event_skip_breaks(dfd, PROMPT_MS,
+								    &ev));
+				EXPECT_EQ((__u32)DAXPIN_EVENT_RECALL, ev.type);
+				ASSERT_EQ(0, next_event_skip_breaks(dfd, DEADLINE_MS +
+								    PROMPT_MS, &ev));
+				EXPECT_EQ((__u32)DAXPIN_EVENT_REVOKED, ev.type);
+			}
+			before = w.stores;
+			status = wait_child(op, MR_WAITS_MS);
+			EXPECT_EQ(-ETIMEDOUT, status)
+				TH_LOG("the layout change went on while an MR held the pages (%s)",
+				       let_go ? "pin unpinned and closed" :
+				       "pin revoked");
+			/* The NIC still wrote into the file's blocks meanwhile. */
+			EXPECT_LT(before, w.stores);
+			EXPECT_EQ(0, ibv_dereg_mr(mr));
+		}
+		if (status == -ETIMEDOUT)
+			status = wait_child(op, PROMPT_MS);
+		ASSERT_LE(0, status) TH_LOG("the layout change still waits");
+		EXPECT_EQ(0, WEXITSTATUS(status));
 		/* ... and reused at once, the writer still storing. */
 		ASSERT_EQ(0, refill(self->dir, &nfiles));
 		before = w.faults;
 		usleep(200 * 1000);
 		w.stop = 1;
 		pthread_join(thread, NULL);
+		EXPECT_EQ(0, w.error) TH_LOG("RDMA writer: %s", strerror(w.error));
 
 		hits = scan_and_remove(self->dir, nfiles);
-		TH_LOG("iteration %d: %lu stores, %lu SIGBUS (%lu after the refill), %d refill files, %ld stale patterns",
-		       iter, w.stores, w.faults, w.faults - before, nfiles, hits);
+		total_hits += hits;
+		if (variant->rdma)
+			TH_LOG("iteration %lu (pin %s under the MR): %lu RDMA WRITEs, %lu refused (%lu after the refill), %lu flushed, %lu QP resets, %d refill files, %ld stale patterns (%ld bytes)",
+			       iter, let_go ? "unpinned" : "revoked", w.stores, w.faults, w.faults - before,
+			       w.flushed, w.resets, nfiles, hits, hits * 16);
+		else
+			TH_LOG("iteration %lu: %lu stores, %lu SIGBUS (%lu after the refill), %d refill files, %ld stale patterns (%ld bytes)",
+			       iter, w.stores, w.faults, w.faults - before,
+			       nfiles, hits, hits * 16);
 		EXPECT_EQ(0, hits);
 		/* The writer was cut off: it kept faulting to the end. */
 		EXPECT_LT(before, w.faults);
 
-		munmap(w.map, FILE_SIZE);
-		close(dfd);
+		if (!let_go) {
+			munmap(w.map, FILE_SIZE);
+			close(dfd);
+		}
 		close(ffd);
 		unlink(path);
 	}
+	TH_LOG("%lu iterations in %.0f s, %lu stale patterns (%lu bytes)",
+	       iter, (now_ns() - t0) / 1e9, total_hits, total_hits * 16);
 }
 
-TEST_HARNESS_MAIN
+/*
+ * The harness's timeout is fixed at build time; the iterations are not:
+ * give each variant PER_ITERATION_S per iteration, or its time, on top.
+ */
+#define PER_ITERATION_S	60
+
+int main(int argc, char **argv)
+{
+	unsigned long seconds, iterations = test_iterations(&seconds);
+
+	_corruption_no_stale_store_lands_elsewhere_object.timeout =
+		600 + (iterations ? iterations * PER_ITERATION_S : seconds);
+	return test_harness_run(argc, argv);
+}

@@ -113,6 +113,9 @@ export DAXPIN_RDMA_DEV=rxe0 DAXPIN_KO=$ko
 # Time-bounded tests (fuzz, stress) run this long; unset: their default.
 seconds=$(arg bench_seconds)
 [ -n "$seconds" ] && export DAXPIN_TEST_SECONDS=$seconds
+# Iterated tests (corruption) run this many rounds; unset: their default.
+iterations=$(arg bench_iterations)
+[ -n "$iterations" ] && export DAXPIN_TEST_ITERATIONS=$iterations
 case $mode in
 shell)
 	say "shell: the DAX file system is /mnt/dax, daxpin is loaded; exit to power off"
