@@ -5,6 +5,7 @@
 # make KDIR=DIR       ... against the kernel build tree DIR
 # make lint           checkpatch --strict and sparse (C=2) on driver/ and uapi/
 # make check          the whole test suite in QEMU guests (see bench/)
+# make fuzz           the fuzzer for BENCH_SECONDS (300) on the debug kernel, XFS
 # make demo           boot a guest with pmem and show daxpin working
 # make benchmark      pin/unpin cost, recall latency, many pins (figures)
 # make vm-shell       a shell in a guest with daxpin loaded
@@ -22,7 +23,7 @@ KSRC = $(shell $(CURDIR)/bench/linux-source.sh)
 KERNEL_FILES = $(filter-out %.mod.c,$(wildcard driver/*.c driver/*.h)) uapi/linux/daxpin.h
 
 .PHONY: all module userlib selftests examples lint checkpatch sparse \
-	check demo benchmark vm-shell soak clean
+	check fuzz soak demo benchmark vm-shell clean
 
 all: module userlib selftests examples
 
@@ -59,6 +60,14 @@ sparse:
 
 check:
 	bench/check.sh $(if $(KVER_SET),KVER=$(KVER_SET)) $(if $(FS),FS=$(FS)) $(if $(T),T=$(T))
+
+# The fuzzer (selftests/fuzz.c) alone, longer than in `make check`: on the
+# debug kernel (KASAN, lockdep, kmemleak) and XFS unless KVER or FS say
+# otherwise. The guest gets its run plus ten minutes.
+BENCH_SECONDS ?= 300
+fuzz:
+	BENCH_SECONDS=$(BENCH_SECONDS) GUEST_TIMEOUT=$${GUEST_TIMEOUT:-$$(($(BENCH_SECONDS) + 600))} \
+		bench/check.sh KVER=$(or $(KVER_SET),6.1-debug) FS=$(or $(FS),xfs) T=fuzz
 
 demo:
 	bench/check.sh --demo $(if $(KVER_SET),KVER=$(KVER_SET))
