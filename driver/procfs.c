@@ -59,9 +59,11 @@ static void daxpin_show_pin(struct seq_file *m, pid_t pid,
 	lockdep_assert_held(&dinode->lock);
 	if (!state)
 		state = daxpin_state_name(pin->state);
+	/* A recalled pin past its deadline is about to go: 0 left, not -1. */
 	if (pin->state == DAXPIN_STATE_RECALLED)
-		left_ms = div_s64((s64)(pin->deadline_ns - ktime_get_ns()),
-				  NSEC_PER_MSEC);
+		left_ms = max_t(s64, 0, div_s64((s64)(pin->deadline_ns -
+						      ktime_get_ns()),
+						NSEC_PER_MSEC));
 	reason = pin->revoke_reason;
 
 	seq_printf(m, "%-7d %-6u %-9s %u:%u:%lu %#llx %#llx %-6s %lld %u ",
@@ -70,8 +72,7 @@ static void daxpin_show_pin(struct seq_file *m, pid_t pid,
 		   (u64)pin->it.start << PAGE_SHIFT,
 		   (u64)pin->npages << PAGE_SHIFT,
 		   pin->flags & DAXPIN_PIN_WRITE ? "rw" : "ro",
-		   left_ms < 0 ? -1LL : (long long)max_t(s64, left_ms, 0),
-		   reason);
+		   (long long)left_ms, reason);
 	seq_path(m, &dinode->lease_file->f_path, " \t\n\\");
 	seq_putc(m, '\n');
 }
