@@ -224,11 +224,13 @@ static const char *const cat_names[NCAT] = {
 };
 
 enum { X_SIGBUS, X_SIGSEGV, X_TOUCH_OK, X_EVENTS, X_CHILDREN, X_INHERITED,
-       X_STALE_OFFSET_REUSED, X_TIMER_EINTR, X_SCANNED_KB, X_SIGIO, NX };
+       X_DOFORK_EMPTY, X_STALE_OFFSET_REUSED, X_TIMER_EINTR, X_SCANNED_KB,
+       X_SIGIO, NX };
 static const char *const x_names[NX] = {
 	"touches that got SIGBUS", "touches that got SIGSEGV",
 	"touches that went through", "events read", "children forked",
 	"mappings inherited across fork",
+	"empty copies after MADV_DOFORK (SIGBUS, as documented)",
 	"mmap of an unpinned pin's offset that now names a newer pin",
 	"calls interrupted by a deliberate timer",
 	"kB scanned for stray stores", "SIGIOs received",
@@ -3131,7 +3133,8 @@ static void reap_child(bool wait_for_it)
 
 /*
  * The child: no mapping of a pin came along (mincore() finds nothing
- * there), then a few operations of its own on the shared daxpin files and
+ * there, or after MADV_DOFORK an empty copy that faults SIGBUS), then a
+ * few operations of its own on the shared daxpin files and
  * files, then an exit, an exec or a wait for SIGKILL.
  */
 static void child_main(void)
@@ -3152,8 +3155,17 @@ static void child_main(void)
 			len = sizeof(vec) * PAGE;
 		desc("mincore(%#lx, %#lx) in a child: the parent's mapping of pin %d",
 		     (unsigned long)p->a, (unsigned long)len, p->pin);
-		if (p->pin >= 0 && (!mincore((void *)p->a, len, vec) ||
-				    errno != ENOMEM)) {
+		/*
+		 * After MADV_DOFORK the child gets the VMA, but a copy that
+		 * maps nothing (docs/ioctl.md): every access faults SIGBUS.
+		 */
+		if (p->pin >= 0 && p->dofork &&
+		    !mincore((void *)p->a, len, vec) &&
+		    touch_word((volatile uint64_t *)p->a, 0, 0) == SIGBUS &&
+		    touch_word((volatile uint64_t *)p->a, 1, 0) == SIGBUS) {
+			bump(&ST->x[X_DOFORK_EMPTY], 1);
+		} else if (p->pin >= 0 && (!mincore((void *)p->a, len, vec) ||
+					   errno != ENOMEM)) {
 			bump(&ST->x[X_INHERITED], 1);
 			fail(C_SAFETY, "%s: the mapping came along across fork (docs/ioctl.md: mappings of pins are not inherited)%s",
 			     cur, p->dofork ? "; the parent had called madvise(MADV_DOFORK) on it, which cleared VM_DONTCOPY" :
