@@ -97,7 +97,7 @@
 #define MAX_PIN_PAGES		64
 #define NERR			134	/* errno slots; the last one: others */
 #define NLOG			16
-#define MAX_MSGS		8	/* failures printed in full per worker */
+#define MAX_MSGS		6	/* failures printed in full per worker and kind */
 
 /* ---- operations and their errnos ------------------------------------ */
 
@@ -249,7 +249,7 @@ struct wshared {
 	uint64_t wind_down_ns;	/* the end of its run took this long */
 	int done;
 	int tainted;		/* saw a kernel report */
-	int printed;		/* failures printed in full, children's too */
+	int printed[NCAT];	/* failures printed in full, children's too */
 	char cur[400];
 };
 
@@ -381,7 +381,7 @@ static void __attribute__((format(printf, 2, 3))) fail(int cat, const char *fmt,
 	bump(&ST->fails[cat], 1);
 	if (in_child)
 		child_failures++;
-	if (__atomic_fetch_add(&ST->printed, 1, __ATOMIC_RELAXED) >= MAX_MSGS)
+	if (__atomic_fetch_add(&ST->printed[cat], 1, __ATOMIC_RELAXED) >= MAX_MSGS)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -428,9 +428,14 @@ static void want(int err, int want_err, const char *why)
 
 /* ---- timers: the watchdog and deliberate interruptions ---------------- */
 
+/*
+ * SIGALRM (without SA_RESTART) ends a blocking call with EINTR: after
+ * WATCHDOG_MS, so that no call blocks for ever (run_ops() measures how
+ * long each operation took and fails it past WATCHDOG_MS), or after a few
+ * ms when an operation wants to be interrupted on purpose.
+ */
 static volatile sig_atomic_t timer_kind;	/* 0, 1 short, 2 watchdog */
-static volatile sig_atomic_t watchdog_fired, short_fired;
-static uint64_t op_start;
+static volatile sig_atomic_t short_fired;
 
 static void set_timer(long ms, long every_ms)
 {
@@ -444,28 +449,21 @@ static void set_timer(long ms, long every_ms)
 
 static void on_alarm(int sig)
 {
-	if (timer_kind == 1) {
-		/*
-		 * The deliberate interruption, again every 10 ms in case the
-		 * call had not started blocking yet; still bounded overall.
-		 */
+	if (timer_kind == 1)
 		short_fired = 1;
-		if (now_ns() - op_start > WATCHDOG_MS * 1000000ull)
-			watchdog_fired = 1;
-	} else if (timer_kind == 2) {
-		watchdog_fired = 1;
-	}
 }
 
 static void arm_watchdog(void)
 {
-	watchdog_fired = short_fired = 0;
+	short_fired = 0;
 	timer_kind = 2;
-	op_start = now_ns();
 	set_timer(WATCHDOG_MS, 0);
 }
 
-/* Interrupt the next blocking call after 1..@max_ms ms. */
+/*
+ * Interrupt the next blocking call after 1..@max_ms ms, and again every
+ * 10 ms in case it had not started to block yet.
+ */
 static void arm_short(long max_ms)
 {
 	timer_kind = 1;
@@ -535,6 +533,7 @@ struct dfile {
 	int acc[NFDS];
 	size_t max;
 	bool append_flag;
+	int append_ops;		/* operations left before it is cleared */
 };
 
 struct slot {
@@ -1967,7 +1966,12 @@ static void op_mmap(void)
 		}
 		return;
 	}
-	if (pn && pn->state == P_REVOKED)
+	/*
+	 * A revoked pin keeps its offset until it is unpinned; after that the
+	 * offset may name a newer pin (below). Only a child could have
+	 * unpinned it without this process knowing.
+	 */
+	if (pn && pn->state == P_REVOKED && strict_pin(pn))
 		fail(C_SAFETY, "%s: a revoked pin was mapped", cur);
 	if (pn && pn->state == P_UNPINNED) {
 		/*
@@ -1988,7 +1992,7 @@ static void op_mmap(void)
 			beyond = delta + len > pn->len;
 			wro = (prot & PROT_WRITE) &&
 			      !(pn->flags & DAXPIN_PIN_WRITE);
-			if (pn->state == P_REVOKED)
+			if (pn->state == P_REVOKED && strict_pin(pn))
 				fail(C_SAFETY, "%s: a revoked pin was mapped", cur);
 		} else {
 			if (!slots[s].exposed)
@@ -2249,7 +2253,12 @@ static void op_mseal(void)
 
 	for (k = 0; k < NPIECES; k++)
 		n += pieces[k].used && pieces[k].sealed;
-	if (i < 0 || n >= 3 || pieces[i].sealed)
+	/*
+	 * Only mappings of an open daxpin file, which then stays open: a
+	 * sealed mapping keeps its daxpin file, and so its pins, until exit.
+	 */
+	if (i < 0 || n >= 3 || pieces[i].sealed || !slot_ok(pieces[i].slot) ||
+	    slots[pieces[i].slot].gen != pieces[i].gen)
 		return;
 	desc("mseal(%#lx, %#lx) of pin %d", (unsigned long)pieces[i].a,
 	     (unsigned long)(pieces[i].b - pieces[i].a), pieces[i].pin);
@@ -2873,12 +2882,11 @@ static void op_remap(int op)
 	after_layout(err);
 }
 
-static void op_setflags(void)
+/* Toggle append-only on private file @f. */
+static void setflags(int f)
 {
-	int f = below(F_SHARED), err, flags = 0;
+	int err, flags = 0;
 
-	if (!files[f].append_flag && pct(70))
-		return;
 	desc("FS_IOC_SETFLAGS(%s, append-only %s)", files[f].path,
 	     files[f].append_flag ? "off" : "on");
 	err = ioctl(files[f].fd[0], FS_IOC_GETFLAGS, &flags) ? errno : 0;
@@ -2889,6 +2897,16 @@ static void op_setflags(void)
 	done(FZ_SETFLAGS, err, 0, 0);
 	if (!err)
 		files[f].append_flag = !!(flags & FS_APPEND_FL);
+	/* Not for long: it turns most layout changes into EPERM. */
+	files[f].append_ops = 20;
+}
+
+static void op_setflags(void)
+{
+	int f = below(F_SHARED);
+
+	if (!files[f].append_flag)
+		setflags(f);
 }
 
 /* ---- /proc/daxpin and stray stores ---------------------------------- */
@@ -3305,15 +3323,19 @@ static void run_ops(const unsigned char *weights, int n)
 {
 	unsigned int total = 0, r;
 	uint64_t t0;
-	int op, i;
+	int op, i, f;
 
 	for (op = 0; op < NOPS; op++)
 		total += op_skipped[op] ? 0 : weights[op];
 	for (i = 0; !n || i < n; i++) {
 		if (now_ns() >= end_ns || !total)
 			break;
-		if (!in_child)
+		if (!in_child) {
 			reap_child(false);
+			for (f = 0; f < F_SHARED; f++)
+				if (files[f].append_flag && !--files[f].append_ops)
+					setflags(f);
+		}
 		r = below(total);
 		for (op = 0; op_skipped[op] || r >= weights[op]; op++)
 			if (!op_skipped[op])
@@ -3321,14 +3343,15 @@ static void run_ops(const unsigned char *weights, int n)
 		t0 = now_ns();
 		arm_watchdog();
 		fz_run_op(op);
+		disarm();
 		t0 = now_ns() - t0;
 		bump(&ST->ns[op], t0);
 		if (t0 > ST->max_ns[op])
 			ST->max_ns[op] = t0;	/* a child's may race: no matter */
-		if (watchdog_fired)
-			fail(C_HANG, "a %s operation took longer than %d ms (its last call: %s)",
-			     op_names[op], WATCHDOG_MS, cur);
-		disarm();
+		if (t0 > WATCHDOG_MS * 1000000ull)
+			fail(C_HANG, "a %s operation took %llu ms, longer than %d ms (its last call: %s)",
+			     op_names[op], (unsigned long long)(t0 / 1000000),
+			     WATCHDOG_MS, cur);
 		check_kmsg();
 	}
 }
@@ -3716,12 +3739,25 @@ static void show_hung_worker(int w, pid_t pid)
 	    w, pid, (unsigned long long)shared_stats[w].seed,
 	    shared_stats[w].cur,
 	    (now_ns() - shared_stats[w].cur_start) / 1e9);
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (read_small_file(path, buf, sizeof(buf)) > 0)
+		out("stat: %s", buf);
 	snprintf(path, sizeof(path), "/proc/%d/wchan", pid);
 	if (read_small_file(path, buf, sizeof(buf)) > 0)
 		out("wchan: %s", buf);
 	snprintf(path, sizeof(path), "/proc/%d/stack", pid);
-	if (read_small_file(path, buf, sizeof(buf)) > 0)
+	if (read_small_file(path, buf, sizeof(buf)) > 0) {
 		out("kernel stack:\n%s", buf);
+	} else {
+		/* Running, not sleeping: the CPUs' backtraces go to the log. */
+		int fd = open("/proc/sysrq-trigger", O_WRONLY);
+
+		if (fd >= 0 && write(fd, "l", 1) == 1)
+			out("it is running: sysrq 'l' put every CPU's backtrace in the kernel log");
+		if (fd >= 0)
+			close(fd);
+		sleep(1);
+	}
 }
 
 int main(void)
@@ -3747,7 +3783,6 @@ int main(void)
 	if (nw < 1 || nw > MAX_WORKERS)
 		nw = DEFAULT_WORKERS;
 	base = env_u64("DAXPIN_FUZZ_SEED", splitmix(now_ns() ^ getpid()));
-	setenv("DAXPIN_FUZZ_SKIP", "CLONE_ONTO,CLONE_FROM,DEDUPE,FALLOC_UNSHARE", 0);	/* TEMPORARY */
 	if (getenv("DAXPIN_FUZZ_SKIP")) {
 		char list[1024], *tok, *save = NULL;
 		int op;
