@@ -43,13 +43,20 @@ rm -rf "$outdir" && mkdir -p "$outdir"
 # hits ACPICA's 30 s loop timeout, and boot took a minute.
 append="console=ttyS0 panic=-1 oops=panic kasan_multi_shot acpi=noirq"
 # Two legacy pmem regions inside the guest's RAM (see init.sh); the
-# benchmark pins up to 1 GiB, so it gets more.
+# benchmark pins up to 1 GiB, so it gets more. BENCH_PMEM_MB (at most 1024)
+# sizes them otherwise: `make soak` makes them small, so that refilling
+# the file system (which reuses freed blocks) is quick.
 mem=3G
+pmem=${BENCH_PMEM_MB:-512}
+case $pmem in
+''|*[!0-9]*) die "BENCH_PMEM_MB must be a number of MiB" ;;
+esac
+[ "$pmem" -ge 64 ] && [ "$pmem" -le 1024 ] || die "BENCH_PMEM_MB: 64 to 1024"
 if [ "$mode" = benchmark ]; then
 	mem=4G
 	append+=" memmap=1280M!1G memmap=512M!4608M"
 else
-	append+=" memmap=512M!1G memmap=512M!2G"
+	append+=" memmap=${pmem}M!1G memmap=${pmem}M!2G"
 fi
 append+=" bench_top=$TOP_DIR bench_fs=$fs bench_mode=$mode"
 append+=" bench_filter=$filter bench_ko=$ko bench_modroot=$KMODROOT"

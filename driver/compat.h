@@ -55,17 +55,17 @@ static inline void daxpin_vm_flags_clear(struct vm_area_struct *vma,
 
 /*
  * Whether someone other than @nr_pins of daxpin's own live pins holds a
- * reference to an fsdax page. Each of those pins holds one FOLL_PIN on it
- * (GUP_PIN_COUNTING_BIAS references on an order-0 page). Up to 6.14 an
- * idle fsdax page has a reference count of 1 (dax_layout_busy_page() looks
- * for more than that); 6.15 gave fsdax folios ordinary counts, idle at 0.
+ * reference to an fsdax page. Each of those pins holds one reference
+ * (FOLL_GET) on it. Up to 6.14 an idle fsdax page has a reference count of
+ * 1 (dax_layout_busy_page() looks for more than that); 6.15 gave fsdax
+ * folios ordinary counts, idle at 0.
  */
 static inline bool daxpin_page_held_beyond(struct page *page,
 					   unsigned int nr_pins)
 {
 	int idle = LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0) ? 0 : 1;
 
-	return page_ref_count(page) > idle + nr_pins * GUP_PIN_COUNTING_BIAS;
+	return page_ref_count(page) > idle + nr_pins;
 }
 
 /*

@@ -90,12 +90,22 @@ static void daxpin_uncharge(struct daxpin_range *pin)
 	pin->acct_mm = NULL;
 }
 
+/* Drop the references daxpin_populate() took on @pages[0..@n). */
+static void daxpin_put_pages(struct page **pages, unsigned long n)
+{
+	unsigned long i;
+
+	for (i = 0; i < n; i++)
+		put_page(pages[i]);
+}
+
 /*
- * Every pinned page must be a DAX page that belongs to this file at this
+ * Every page taken must be a DAX page that belongs to this file at this
  * index. A read fault over a hole or an unwritten extent maps the zero
  * page instead: a read-only pin cannot make it static. Shared (reflinked)
  * blocks are refused before the fault (daxpin_check_unshared()); a reflink
- * that races with PIN may still show here as a page of no one file.
+ * that races with PIN may still show here as a page of no one file (its
+ * ->mapping is PAGE_MAPPING_DAX_COW).
  */
 static int daxpin_check_pages(struct daxpin_range *pin,
 			      struct address_space *mapping)
@@ -131,9 +141,19 @@ static int daxpin_populate_errno(struct daxpin_range *pin, struct file *file,
 /*
  * Fault the range in through a temporary shared mapping of the caller's
  * own file, as the caller (so that every mmap permission check applies),
- * and pin its pages. Writable pins fault for writing: that allocates holes,
- * zeroes and converts unwritten extents. Called with the inode's i_rwsem
- * held shared and dinode->mutex held.
+ * and take a reference on each of its pages. Writable pins fault for
+ * writing: that allocates holes, zeroes and converts unwritten extents.
+ * Called with the inode's i_rwsem held shared and dinode->mutex held.
+ *
+ * The references are FOLL_GET, not FOLL_PIN: one is all that
+ * dax_layout_busy_page() needs to see, and nothing DMAs to these pages
+ * through them. It also matters: a reflink that lands between
+ * daxpin_check_unshared() and i_rwsem leaves DAX copy-on-write pages in
+ * the range, whose ->mapping makes them look anonymous and not exclusive
+ * to GUP. With FOLL_PIN, GUP then asks for an unshare fault that a DAX
+ * mapping never satisfies (6.12 loops for ever) or trips
+ * VM_BUG_ON_PAGE (6.1, CONFIG_DEBUG_VM); with FOLL_GET it hands the page
+ * back, and daxpin_check_pages() refuses it.
  */
 static int daxpin_populate(struct daxpin_range *pin, struct file *file)
 {
@@ -162,7 +182,7 @@ static int daxpin_populate(struct daxpin_range *pin, struct file *file)
 		goto out_free;
 	}
 	while (done < pin->npages) {
-		n = pin_user_pages_fast(addr + (done << PAGE_SHIFT),
+		n = get_user_pages_fast(addr + (done << PAGE_SHIFT),
 					min(pin->npages - done, 1UL << 18),
 					write ? FOLL_WRITE : 0, pin->pages + done);
 		if (n <= 0) {
@@ -182,7 +202,7 @@ static int daxpin_populate(struct daxpin_range *pin, struct file *file)
 	if (!ret)
 		return 0;
 
-	unpin_user_pages(pin->pages, done);
+	daxpin_put_pages(pin->pages, done);
 out_free:
 	kvfree(pin->pages);
 	pin->pages = NULL;
@@ -204,8 +224,8 @@ static unsigned int daxpin_live_pins_at(struct daxpin_inode *dinode,
 
 /*
  * Whether any page of the ended pin @pin is still referenced by someone
- * other than daxpin's live pins of the inode (each of which holds its own
- * FOLL_PIN on the pages it covers, and keeps windows over them): an RDMA
+ * other than daxpin's live pins of the inode (each of which holds one
+ * reference on the pages it covers, and keeps windows over them): an RDMA
  * registration, say. A page that no longer belongs to the file at its
  * index was idle once: its block was freed (a layout change waited for it)
  * and may now serve another file, whose references are none of this pin's
@@ -252,7 +272,7 @@ bool daxpin_pages_busy(struct daxpin_range *pin)
  */
 static void daxpin_release_pages(struct daxpin_range *pin)
 {
-	unpin_user_pages(pin->pages, pin->npages);
+	daxpin_put_pages(pin->pages, pin->npages);
 	daxpin_uncharge(pin);
 	if (daxpin_pages_busy(pin)) {
 		__module_get(THIS_MODULE);
