@@ -349,6 +349,46 @@ static inline int fs_shares_extents(const char *dir)
 	return ret;
 }
 
+/*
+ * A race of extent sharing against faults or PINs of a file of RACE_FILE
+ * bytes: share_race_child() shares its first RACE_LEN bytes (reflink onto
+ * or from it, or dedupe) over and over, and every eighth time truncates it
+ * and writes it anew, so that freed blocks are reused.
+ */
+#define RACE_FILE	(1024 * 1024UL)
+#define RACE_LEN	(256 * 1024UL)
+#define RACE_SECONDS	5
+
+/*
+ * The child: share blocks with the file until @end, counting in @done
+ * (shared memory) the operations that succeeded.
+ */
+static inline void share_race_child(const char *path, enum layout_op op,
+			       uint64_t end, unsigned long *done)
+{
+	int fd = open(path, O_RDWR), n;
+
+	if (fd < 0)
+		_exit(1);
+	for (n = 1; now_ns() < end; n++) {
+		if (share_op(path, fd, op, RACE_LEN) == 0)
+			__atomic_add_fetch(done, 1, __ATOMIC_RELAXED);
+		if (n % 8 == 0 && (ftruncate(fd, 0) ||
+				   fill_file(fd, 'f', RACE_FILE)))
+			_exit(2);
+	}
+	_exit(0);
+}
+
+/* A counter the child can bump. */
+static inline unsigned long *shared_counter(void)
+{
+	void *p = mmap(NULL, sizeof(unsigned long), PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
 static inline int run_op(const char *path, enum layout_op op, off_t size)
 {
 	int fd = open(path, O_RDWR);

@@ -8,7 +8,6 @@
 #include <sys/mount.h>
 #include <linux/fs.h>
 #include <sys/socket.h>
-#include <sys/utsname.h>
 
 #include "kselftest_harness.h"
 #include "common.h"
@@ -272,136 +271,6 @@ TEST_F(lifetime, shared_extents_refused)
 	unlink(clone_path);
 }
 
-#define RACE_FILE	(1024 * 1024UL)
-#define RACE_LEN	(256 * 1024UL)
-#define RACE_SECONDS	5
-
-/*
- * The child: share blocks with the file until @end, counting in @done
- * (shared memory) the operations that succeeded.
- */
-static void reflink_race_child(const char *path, enum layout_op op,
-			       uint64_t end, unsigned long *done)
-{
-	int fd = open(path, O_RDWR), n;
-
-	if (fd < 0)
-		_exit(1);
-	for (n = 1; now_ns() < end; n++) {
-		if (share_op(path, fd, op, RACE_LEN) == 0)
-			__atomic_add_fetch(done, 1, __ATOMIC_RELAXED);
-		if (n % 8 == 0 && (ftruncate(fd, 0) ||
-				   fill_file(fd, 'f', RACE_FILE)))
-			_exit(2);
-	}
-	_exit(0);
-}
-
-/* A counter the child can bump. */
-static unsigned long *shared_counter(void)
-{
-	void *p = mmap(NULL, sizeof(unsigned long), PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-
-	return p == MAP_FAILED ? NULL : p;
-}
-
-/* Whether a record read from @fd contains @what; copies it to @line. */
-static int kmsg_find(int fd, const char *what, char *line, size_t len)
-{
-	char rec[1024];
-	ssize_t n;
-
-	while ((n = read(fd, rec, sizeof(rec) - 1)) > 0 || errno == EPIPE) {
-		if (n <= 0)
-			continue;	/* EPIPE: records overwritten */
-		rec[n] = '\0';
-		if (strstr(rec, what)) {
-			snprintf(line, len, "%s", strchr(rec, ';') ?
-				 strchr(rec, ';') + 1 : rec);
-			return 1;
-		}
-	}
-	return 0;
-}
-
-/* Whether the kernel release is 6.1.x (Debian's 6.1, or the debug one). */
-static int kernel_is_6_1(void)
-{
-	struct utsname u;
-
-	return !uname(&u) && !strncmp(u.release, "6.1.", 4);
-}
-
-/*
- * What the reflink race below does to the kernel without daxpin: plain
- * MAP_SHARED read and write faults of the file, racing the same reflinks
- * and rewrites. On 6.1 that alone makes fs/dax.c warn at line 380 (a DAX
- * page that still has a ->mapping, a stale copy-on-write mark or another
- * file's, is associated again): the warning belongs to the kernel's
- * reflink support on DAX, and daxpin's populate, which faults the same
- * way, can only meet it. 6.12 does not warn. The warning is WARN_ON_ONCE:
- * if something fired it earlier in this boot, this test cannot show it.
- */
-TEST(plain_mmap_faults_race_reflink)
-{
-	uint64_t start = now_ns(), end = start + 3 * RACE_SECONDS * 1000000000ull;
-	unsigned long faults = 0, i, *shares = shared_counter();
-	char path[4096], line[1024] = "";
-	int ffd, kfd, status, warned = 0;
-	pid_t child;
-
-	if (!fs_shares_extents(env_or_die("DAXPIN_DAX_DIR")))
-		SKIP(return, "%s cannot share extents", getenv("DAXPIN_FS"));
-	kfd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
-	ASSERT_LE(0, kfd);
-	if (kmsg_find(kfd, "at fs/dax.c:380", line, sizeof(line)))
-		SKIP(close(kfd); return,
-		     "fs/dax.c:380 fired earlier in this boot (WARN_ON_ONCE): %s",
-		     line);
-	ASSERT_NE(NULL, shares);
-	ffd = make_file(env_or_die("DAXPIN_DAX_DIR"), "reflink-plain", 0, path,
-			sizeof(path));
-	ASSERT_LE(0, ffd);
-	ASSERT_EQ(0, fill_file(ffd, 'f', RACE_FILE));
-	kmsg_mark("expect-warning at fs/dax\\.c:380 ");
-	child = fork();
-	ASSERT_LE(0, child);
-	if (child == 0)
-		reflink_race_child(path, OP_CLONE_ONTO, end, shares);
-	/* Until the kernel warns, or three times the daxpin race's length. */
-	while (!warned && now_ns() < end) {
-		volatile char *map = mmap(NULL, RACE_LEN,
-					  PROT_READ | PROT_WRITE, MAP_SHARED,
-					  ffd, 0);
-
-		ASSERT_NE(MAP_FAILED, map);
-		/* Beyond EOF (the child refills): SIGBUS, and the next map. */
-		for (i = 0; i < RACE_LEN; i += PAGE, faults++)
-			if (touch_sigbus(map + i, 0) ||
-			    touch_sigbus(map + i, 1))
-				break;
-		munmap((void *)map, RACE_LEN);
-		warned = kmsg_find(kfd, "at fs/dax.c:380", line, sizeof(line));
-	}
-	if (warned)
-		kill(child, SIGKILL);
-	ASSERT_EQ(child, waitpid(child, &status, 0));
-	kmsg_mark("expect-warning-end");
-	close(kfd);
-	close(ffd);
-	unlink(path);
-	TH_LOG("%.1f s, %lu page touches, %lu shares: %s%s",
-	       (now_ns() - start) / 1e9, faults, *shares,
-	       warned ? "the kernel warned: " : "no warning", line);
-	EXPECT_TRUE(warned ? WIFSIGNALED(status) : status == 0);
-	EXPECT_LT(0UL, *shares);
-	EXPECT_LT(0UL, faults);
-	/* The kernel bug as measured: 6.1 has it, 6.12 not. */
-	EXPECT_EQ(kernel_is_6_1(), warned);
-	munmap(shares, sizeof(*shares));
-}
-
 /*
  * PINs racing a process that keeps sharing blocks with the file (a reflink
  * onto it, or from it) and now and then rewrites it unshared. FIEMAP's
@@ -437,8 +306,6 @@ FIXTURE_VARIANT_ADD(reflink_race, clone_from_write) {
 
 FIXTURE_SETUP(reflink_race)
 {
-	if (!fs_shares_extents(env_or_die("DAXPIN_DAX_DIR")))
-		SKIP(return, "%s cannot share extents", getenv("DAXPIN_FS"));
 	self->ffd = make_file(env_or_die("DAXPIN_DAX_DIR"), "reflink-race", 0,
 			      self->path, sizeof(self->path));
 	ASSERT_LE(0, self->ffd);
@@ -447,8 +314,7 @@ FIXTURE_SETUP(reflink_race)
 
 FIXTURE_TEARDOWN(reflink_race)
 {
-	if (self->ffd > 0)
-		close(self->ffd);
+	close(self->ffd);
 	unlink(self->path);
 }
 
@@ -461,6 +327,8 @@ TEST_F_TIMEOUT(reflink_race, pin_meets_shared_blocks_cleanly, 120)
 	int dfd, ret, status;
 	pid_t child;
 
+	if (!fs_shares_extents(env_or_die("DAXPIN_DAX_DIR")))
+		SKIP(return, "%s cannot share extents", getenv("DAXPIN_FS"));
 	ASSERT_NE(NULL, shares);
 	dfd = daxpin_open();
 	ASSERT_LE(0, dfd);
@@ -468,7 +336,7 @@ TEST_F_TIMEOUT(reflink_race, pin_meets_shared_blocks_cleanly, 120)
 	ASSERT_LE(0, child);
 	if (child == 0) {
 		close(dfd);
-		reflink_race_child(self->path, variant->op, end, shares);
+		share_race_child(self->path, variant->op, end, shares);
 	}
 	while (now_ns() < end) {
 		ret = pin_range(dfd, self->ffd, 0, RACE_LEN, variant->flags, 50,

@@ -113,6 +113,9 @@ export DAXPIN_RDMA_DEV=rxe0 DAXPIN_KO=$ko
 # Time-bounded tests (fuzz, stress) run this long; unset: their default.
 seconds=$(arg bench_seconds)
 [ -n "$seconds" ] && export DAXPIN_TEST_SECONDS=$seconds
+# On the debug kernel (KASAN, lockdep, kmemleak) `make check` gives the
+# fuzzer a few minutes of its own (DAXPIN_TEST_SECONDS, if set, wins).
+[ -w $kmemleak ] && export DAXPIN_FUZZ_SECONDS=150
 # Iterated tests (corruption) run this many rounds; unset: their default.
 iterations=$(arg bench_iterations)
 [ -n "$iterations" ] && export DAXPIN_TEST_ITERATIONS=$iterations
