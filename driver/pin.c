@@ -595,6 +595,21 @@ int daxpin_cmd_pin(struct daxpin_ucmd *ucmd)
 	mutex_unlock(&dinode->mutex);
 	up_read(&inode->i_rwsem);
 
+	/*
+	 * A reflink may have shared blocks of the range after the first
+	 * check: before PIN took i_rwsem, or from this file while the remap
+	 * ran (XFS demotes the source's locks to shared for it, and read
+	 * faults go on). Look again, now that the pin is in the tree: a
+	 * reflink that starts from here on recalls it and waits for it. So a
+	 * pin never holds blocks another file shares (else a truncate of the
+	 * other file, unmapped, would meet pages daxpin holds).
+	 */
+	ret = daxpin_wait_layout_changes(inode);
+	if (!ret)
+		ret = daxpin_check_unshared(file, cmd->offset, cmd->length);
+	if (ret)
+		goto out_end;
+
 	ret = daxpin_map_publish(pin);
 	if (ret)
 		goto out_end;
