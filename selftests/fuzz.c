@@ -2012,9 +2012,14 @@ static void op_mmap(void)
 	}
 	if (exec)
 		fail(C_SAFETY, "%s: a pin was mapped executable", cur);
-	if (pn && wro)
+	/* Likewise: the offset may name a newer, writable pin. */
+	if (pn && wro && strict_pin(pn))
 		fail(C_SAFETY, "%s: a read-only pin was mapped writable", cur);
-	if (priv || beyond)
+	/*
+	 * Beyond the pin: unless a child could have unpinned it, and its
+	 * offset gone to a newer, longer pin.
+	 */
+	if (priv || (beyond && strict_pin(pn)))
 		fail(C_PRECISE, "%s succeeded: %s", cur,
 		     priv ? "not MAP_SHARED" : "beyond the pin");
 	if (fixed)
