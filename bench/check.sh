@@ -32,7 +32,7 @@ start_all=$(date +%s)
 need_pkgs qemu-system-x86 xfsprogs e2fsprogs busybox-static cpio kmod \
 	iproute2 rdma-core ibverbs-utils libibverbs-dev rdmacm-utils \
 	perftest linux-source-6.1 sparse gcc g++ make libc6-dev perl python3 \
-	xz-utils bc valgrind
+	xz-utils bc valgrind ndctl
 mkdir -p "$BUILD_DIR"
 
 # --- which kernels ----------------------------------------------------
@@ -123,6 +123,7 @@ for k in "${selected[@]}"; do
 		if [ "$mode" = demo ] || [ "$mode" = benchmark ]; then
 			out=$BUILD_DIR/logs/$k-$fs
 			grep -v '^\[ *[0-9.]*\]' "$out/console.log" || true
+			cat "$out/host-load.txt" 2>/dev/null || true
 			[ "$(cat "$out/$mode.status" 2>/dev/null)" = 0 ] ||
 				die "the $mode failed (log: $out/console.log)"
 			msg "$mode finished; full console log: $out/console.log"
