@@ -54,6 +54,8 @@ case $pmem in
 ''|*[!0-9]*) die "BENCH_PMEM_MB must be a number of MiB" ;;
 esac
 [ "$pmem" -ge 64 ] && [ "$pmem" -le 1024 ] || die "BENCH_PMEM_MB: 64 to 1024"
+# mkfs.xfs refuses file systems smaller than 300 MB.
+[ "$fs" != xfs ] || [ "$pmem" -ge 300 ] || die "BENCH_PMEM_MB: XFS needs at least 300"
 machine=()
 if [ "$mode" = benchmark ]; then
 	# The benchmark (docs/benchmarks.md) pins up to 1 GiB of a warm and of
