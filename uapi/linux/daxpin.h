@@ -139,9 +139,10 @@ enum daxpin_pin_flags {
  *   EACCES      the file is not open for the access asked (read; read and
  *               write with DAXPIN_PIN_WRITE), or mmap of it is refused
  *   ENXIO       the range reaches beyond the file's size
- *   ENODATA     a shared extent in the range; or a read-only pin over a
- *               hole or an unwritten extent: only a writable pin can make
- *               those static
+ *   ENODATA     a shared extent in the range (also one a reflink made
+ *               while PIN ran); or a read-only pin over a hole or an
+ *               unwritten extent: only a writable pin can make those
+ *               static
  *   ENOMEM      RLIMIT_MEMLOCK would be exceeded (as for ibv_reg_mr()), or
  *               the kernel is out of memory (a very long pin's page table
  *               too)
