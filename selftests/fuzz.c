@@ -544,6 +544,7 @@ struct slot {
 	unsigned int gen;
 	uint32_t last_handle;
 	bool exposed;		/* a child shared it */
+	bool lost_pins;		/* it has pins whose handle we never read */
 	int sealed;		/* sealed mappings of it: never closed */
 };
 
@@ -1456,8 +1457,14 @@ static void op_pin(void)
 	}
 	if (!daxpin)
 		return;
-	if (arg_back(kind, arg, &b, sizeof(b)))
-		return;	/* the handle is lost: the end of the run unpins it */
+	if (arg_back(kind, arg, &b, sizeof(b))) {
+		/*
+		 * The handle is lost: the end of the run unpins it. Its mmap
+		 * offset may be one an unpinned pin of ours had.
+		 */
+		slots[s].lost_pins = true;
+		return;
+	}
 	if (b.tail[0] || memcmp(b.tail, b.tail + 1, sizeof(b.tail) - 1))
 		if (b.p.size > sizeof(b.p))
 			fail(C_PRECISE, "%s: the kernel wrote beyond its struct into the caller's larger one",
@@ -2002,7 +2009,7 @@ static void op_mmap(void)
 			if (pn->state == P_REVOKED && strict_pin(pn))
 				fail(C_SAFETY, "%s: a revoked pin was mapped", cur);
 		} else {
-			if (!slots[s].exposed)
+			if (!slots[s].exposed && !slots[s].lost_pins)
 				fail(C_SAFETY, "%s: the mmap offset of an unpinned pin was mapped (it names no pin of this file)",
 				     cur);
 			pn = NULL;
