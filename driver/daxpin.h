@@ -109,6 +109,25 @@ static inline bool daxpin_state_live(unsigned int state)
 	return state == DAXPIN_STATE_ACTIVE || state == DAXPIN_STATE_RECALLED;
 }
 
+/* A 2 MiB DAX entry (PMD), in pages. */
+#define DAXPIN_PMD_ORDER	(PMD_SHIFT - PAGE_SHIFT)
+
+/**
+ * struct daxpin_run - consecutive pages of a pin on consecutive pfns, in
+ *	DAX entries of one size; the pin holds one reference (FOLL_GET) on
+ *	the first page of each entry (pages.c)
+ * @first: the run's first page, as an index into the pin
+ * @pfn: its pfn
+ * @nr: pages in the run, a multiple of 1 << @order
+ * @order: of each entry: 0, or DAXPIN_PMD_ORDER
+ */
+struct daxpin_run {
+	unsigned long first;
+	unsigned long pfn;
+	unsigned int nr;
+	unsigned int order;
+};
+
 /**
  * struct daxpin_range - one pinned range of a file (uapi: a "pin")
  * @kref: held by the ctx's handle table, by each user mapping, and by work
@@ -127,8 +146,10 @@ static inline bool daxpin_state_live(unsigned int state)
  * @revoke_reason: enum daxpin_revoke_reason, under dinode->lock
  * @deadline_ms: the pin's recall deadline
  * @deadline_ns: CLOCK_MONOTONIC revocation time once recalled, else 0
- * @pages: the pinned pages; NULL once released. While it is set, the pin
- *	counts as a user of the keeper windows over its range
+ * @runs: the pinned pages, as runs (pages.c); NULL once released. While
+ *	it is set, the pin counts as a user of the keeper windows over its
+ *	range
+ * @nr_runs: entries in @runs
  * @npages: number of pages in the range
  * @acct_mm: the mm charged for the pinned pages (mmgrab)
  * @ev_node: on ctx->ev_list while @ev_pending is not 0
@@ -158,7 +179,8 @@ struct daxpin_range {
 	unsigned int revoke_reason;
 	unsigned int deadline_ms;
 	u64 deadline_ns;
-	struct page **pages;
+	struct daxpin_run *runs;
+	unsigned int nr_runs;
 	unsigned long npages;
 	struct mm_struct *acct_mm;
 	struct list_head ev_node;
@@ -307,8 +329,15 @@ struct daxpin_range *daxpin_range_get(struct daxpin_ctx *ctx, u32 handle);
 void daxpin_range_put(struct daxpin_range *pin);
 void __daxpin_range_end(struct daxpin_range *pin, unsigned int state,
 			unsigned int reason);
-bool daxpin_pages_busy(struct daxpin_range *pin);
 void daxpin_range_drained(struct daxpin_range *pin);
+
+/* pages.c */
+int daxpin_pages_populate(struct daxpin_range *pin, struct file *file);
+unsigned long daxpin_pages_pfn(struct daxpin_range *pin, unsigned long index);
+void daxpin_pages_put(struct daxpin_range *pin);
+void daxpin_pages_free(struct daxpin_range *pin);
+bool daxpin_pages_busy(struct daxpin_range *pin);
+bool daxpin_pages_taken(struct daxpin_range *pin);
 
 /* inode.c */
 extern struct workqueue_struct *daxpin_wq;

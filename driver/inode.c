@@ -224,22 +224,6 @@ static u64 daxpin_inode_next_deadline(struct daxpin_inode *dinode)
 	return next;
 }
 
-/*
- * Whether the file system took a page of the pin while it was live: a
- * layout change that waits for pins never does, but XFS_IOC_SWAPEXT moves
- * blocks to another inode without waiting (it only zaps, which recalls).
- */
-static bool daxpin_pages_taken(struct daxpin_range *pin)
-{
-	struct address_space *mapping = pin->dinode->inode->i_mapping;
-	unsigned long i;
-
-	for (i = 0; i < pin->npages; i++)
-		if (READ_ONCE(pin->pages[i]->mapping) != mapping)
-			return true;
-	return false;
-}
-
 /* The reason a recalled pin is to be revoked now, or 0. dinode->mutex held. */
 static unsigned int daxpin_revoke_due(struct daxpin_range *pin, u64 now)
 {

@@ -46,7 +46,7 @@ static vm_fault_t daxpin_map_fault(struct vm_fault *vmf)
 	down_read(&pin->map_lock);
 	if (daxpin_state_live(pin->state) && index < pin->npages)
 		ret = vmf_insert_mixed(vma, vmf->address,
-				       __pfn_to_pfn_t(page_to_pfn(pin->pages[index]),
+				       __pfn_to_pfn_t(daxpin_pages_pfn(pin, index),
 						      PFN_DEV | PFN_MAP));
 	up_read(&pin->map_lock);
 	return ret;

@@ -40,7 +40,7 @@ static void daxpin_range_release(struct kref *kref)
 {
 	struct daxpin_range *pin = container_of(kref, struct daxpin_range, kref);
 
-	WARN_ON_ONCE(pin->pages);
+	WARN_ON_ONCE(pin->runs);
 	daxpin_map_unpublish(pin);
 	daxpin_map_forget_mappers(pin);
 	daxpin_inode_put(pin->dinode);
@@ -90,176 +90,6 @@ static void daxpin_uncharge(struct daxpin_range *pin)
 	pin->acct_mm = NULL;
 }
 
-/* Drop the references daxpin_populate() took on @pages[0..@n). */
-static void daxpin_put_pages(struct page **pages, unsigned long n)
-{
-	unsigned long i;
-
-	for (i = 0; i < n; i++)
-		put_page(pages[i]);
-}
-
-/*
- * Every page taken must be a DAX page that belongs to this file at this
- * index. A read fault over a hole or an unwritten extent maps the zero
- * page instead: a read-only pin cannot make it static. Shared (reflinked)
- * blocks are refused before the fault (daxpin_check_unshared()); a reflink
- * that races with PIN may still show here as a page of no one file (its
- * ->mapping is PAGE_MAPPING_DAX_COW).
- */
-static int daxpin_check_pages(struct daxpin_range *pin,
-			      struct address_space *mapping)
-{
-	unsigned long i;
-
-	for (i = 0; i < pin->npages; i++) {
-		struct page *page = pin->pages[i];
-
-		if (!is_zone_device_page(page) || page->mapping != mapping ||
-		    page->index != pin->it.start + i)
-			return -ENODATA;
-	}
-	return 0;
-}
-
-/*
- * A fault that failed reads as EFAULT. A writable pin over holes fails
- * that way when the file system is full: say ENOSPC then.
- */
-static int daxpin_populate_errno(struct daxpin_range *pin, struct file *file,
-				 long err)
-{
-	struct kstatfs st;
-
-	if (err != -EFAULT || !(pin->flags & DAXPIN_PIN_WRITE))
-		return err;
-	if (!vfs_statfs(&file->f_path, &st) && st.f_bavail == 0)
-		return -ENOSPC;
-	return err;
-}
-
-/*
- * Fault the range in through a temporary shared mapping of the caller's
- * own file, as the caller (so that every mmap permission check applies),
- * and take a reference on each of its pages. Writable pins fault for
- * writing: that allocates holes, zeroes and converts unwritten extents.
- * Called with the inode's i_rwsem held shared and dinode->mutex held.
- *
- * The references are FOLL_GET, not FOLL_PIN: one is all that
- * dax_layout_busy_page() needs to see, and nothing DMAs to these pages
- * through them. It also matters: a reflink that lands between
- * daxpin_check_unshared() and i_rwsem leaves DAX copy-on-write pages in
- * the range, whose ->mapping makes them look anonymous and not exclusive
- * to GUP. With FOLL_PIN, GUP then asks for an unshare fault that a DAX
- * mapping never satisfies (6.12 loops for ever) or trips
- * VM_BUG_ON_PAGE (6.1, CONFIG_DEBUG_VM); with FOLL_GET it hands the page
- * back, and daxpin_check_pages() refuses it.
- */
-static int daxpin_populate(struct daxpin_range *pin, struct file *file)
-{
-	bool write = pin->flags & DAXPIN_PIN_WRITE;
-	unsigned long len = pin->npages << PAGE_SHIFT;
-	unsigned long addr, done = 0;
-	int ret = 0;
-	long n;
-
-	/* A huge request fails as ENOMEM, never as a warning. */
-	if (daxpin_should_fail())
-		return -ENOMEM;
-	pin->pages = kvcalloc(pin->npages, sizeof(*pin->pages),
-			      GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
-	if (!pin->pages)
-		return -ENOMEM;
-
-	if (daxpin_should_fail())
-		addr = -ENOMEM;
-	else
-		addr = vm_mmap(file, 0, len,
-			       PROT_READ | (write ? PROT_WRITE : 0),
-			       MAP_SHARED, (loff_t)pin->it.start << PAGE_SHIFT);
-	if (IS_ERR_VALUE(addr)) {
-		ret = (int)addr;
-		goto out_free;
-	}
-	while (done < pin->npages) {
-		n = get_user_pages_fast(addr + (done << PAGE_SHIFT),
-					min(pin->npages - done, 1UL << 18),
-					write ? FOLL_WRITE : 0, pin->pages + done);
-		if (n <= 0) {
-			ret = daxpin_populate_errno(pin, file, n ? n : -EFAULT);
-			break;
-		}
-		done += n;
-		/* Only a range still to fault in is worth giving up. */
-		if (done < pin->npages && signal_pending(current)) {
-			ret = -EINTR;
-			break;
-		}
-	}
-	vm_munmap(addr, len);
-	if (!ret)
-		ret = daxpin_check_pages(pin, file->f_mapping);
-	if (!ret)
-		return 0;
-
-	daxpin_put_pages(pin->pages, done);
-out_free:
-	kvfree(pin->pages);
-	pin->pages = NULL;
-	return ret;
-}
-
-/* How many live pins of @dinode cover page @index. dinode->mutex held. */
-static unsigned int daxpin_live_pins_at(struct daxpin_inode *dinode,
-					pgoff_t index)
-{
-	struct interval_tree_node *node;
-	unsigned int n = 0;
-
-	for (node = interval_tree_iter_first(&dinode->pins, index, index); node;
-	     node = interval_tree_iter_next(node, index, index))
-		n++;
-	return n;
-}
-
-/*
- * Whether any page of the ended pin @pin is still referenced by someone
- * other than daxpin's live pins of the inode (each of which holds one
- * reference on the pages it covers, and keeps windows over them): an RDMA
- * registration, say. A page that no longer belongs to the file at its
- * index was idle once: its block was freed (a layout change waited for it)
- * and may now serve another file, whose references are none of this pin's
- * business.
- *
- * Called with dinode->mutex held: pins are made and ended under it, so the
- * live pins, and the pages they hold, stay as counted. The tree is changed
- * under the mutex too, so it can be read without dinode->lock.
- */
-bool daxpin_pages_busy(struct daxpin_range *pin)
-{
-	struct daxpin_inode *dinode = pin->dinode;
-	struct address_space *mapping = dinode->inode->i_mapping;
-	bool overlapped;
-	unsigned long i;
-
-	lockdep_assert_held(&dinode->mutex);
-	overlapped = interval_tree_iter_first(&dinode->pins, pin->it.start,
-					      pin->it.last);
-	for (i = 0; i < pin->npages; i++) {
-		struct page *page = pin->pages[i];
-		pgoff_t index = pin->it.start + i;
-
-		if (READ_ONCE(page->mapping) != mapping ||
-		    READ_ONCE(page->index) != index)
-			continue;
-		if (daxpin_page_held_beyond(page, overlapped ?
-					    daxpin_live_pins_at(dinode, index) :
-					    0))
-			return true;
-	}
-	return false;
-}
-
 /*
  * Release the pin's pages. If someone else (an RDMA registration made
  * through a daxpin mapping) still holds some, the pin is kept on the
@@ -272,7 +102,7 @@ bool daxpin_pages_busy(struct daxpin_range *pin)
  */
 static void daxpin_release_pages(struct daxpin_range *pin)
 {
-	daxpin_put_pages(pin->pages, pin->npages);
+	daxpin_pages_put(pin);
 	daxpin_uncharge(pin);
 	if (daxpin_pages_busy(pin)) {
 		__module_get(THIS_MODULE);
@@ -293,8 +123,7 @@ static void daxpin_release_pages(struct daxpin_range *pin)
 /* The pages are idle: let the windows go. Called with dinode->mutex held. */
 void daxpin_range_drained(struct daxpin_range *pin)
 {
-	kvfree(pin->pages);
-	pin->pages = NULL;
+	daxpin_pages_free(pin);
 	daxpin_windows_put(pin->dinode, pin->it.start, pin->it.last);
 }
 
@@ -329,7 +158,7 @@ void __daxpin_range_end(struct daxpin_range *pin, unsigned int state,
 	if (was_live) {
 		/* Nothing maps the pages any more once this returns. */
 		daxpin_map_zap(pin);
-		if (pin->pages)
+		if (pin->runs)
 			daxpin_release_pages(pin);
 	}
 	if (state == DAXPIN_STATE_UNPINNED)
@@ -582,7 +411,7 @@ int daxpin_cmd_pin(struct daxpin_ucmd *ucmd)
 	interval_tree_insert(&pin->it, &dinode->pins);
 	dinode->populator = current;
 	spin_unlock(&dinode->lock);
-	ret = daxpin_populate(pin, file);
+	ret = daxpin_pages_populate(pin, file);
 	spin_lock(&dinode->lock);
 	dinode->populator = NULL;
 	if (ret) {

@@ -1,0 +1,417 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * daxpin: the pages a pin holds, kept as runs.
+ *
+ * PIN faults its range in through a temporary shared mapping of the file
+ * and takes one reference per DAX entry: dax_layout_busy_page() finds an
+ * entry busy if any of its pages has an extra reference. Where the file
+ * system mapped 2 MiB at once - a PMD entry: a 2 MiB-aligned extent under a
+ * 2 MiB-aligned part of the pin - that is one reference per 512 pages;
+ * elsewhere one per page. The pin keeps its pages as runs: consecutive
+ * pages of the range on consecutive pfns, in entries of one order, each
+ * entry referenced at its first page. A 1 GiB pin of a 2 MiB-aligned file
+ * is a few runs and 512 references, not 262,144 of each.
+ *
+ * The references are FOLL_GET, not FOLL_PIN: nothing DMAs through them,
+ * and a reflink that races with PIN can leave DAX copy-on-write pages in
+ * the range, which look anonymous and not exclusive to GUP; with FOLL_PIN
+ * GUP then loops on an unshare fault a DAX mapping never performs (6.12)
+ * or trips VM_BUG_ON_PAGE (6.1 with CONFIG_DEBUG_VM). With FOLL_GET it
+ * hands such a page back, and the check below refuses it.
+ */
+#include <linux/mm.h>
+#include <linux/mman.h>
+#include <linux/pgtable.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/statfs.h>
+
+#include "daxpin.h"
+
+#define DAXPIN_PMD_PAGES	BIT(DAXPIN_PMD_ORDER)
+
+/* The page of @pin at @index (its first page is index 0), and its run. */
+static struct daxpin_run *daxpin_run_at(struct daxpin_range *pin,
+					unsigned long index)
+{
+	unsigned int lo = 0, hi = pin->nr_runs;
+
+	while (lo < hi) {
+		unsigned int mid = lo + (hi - lo) / 2;
+		struct daxpin_run *run = &pin->runs[mid];
+
+		if (index < run->first)
+			hi = mid;
+		else if (index >= run->first + run->nr)
+			lo = mid + 1;
+		else
+			return run;
+	}
+	return NULL;
+}
+
+/* The pfn of page @index of @pin, which must be in its range. */
+unsigned long daxpin_pages_pfn(struct daxpin_range *pin, unsigned long index)
+{
+	struct daxpin_run *run = daxpin_run_at(pin, index);
+
+	return run->pfn + (index - run->first);
+}
+
+/*
+ * Whether @pin holds a reference on its page @index: it holds one on the
+ * first page of each DAX entry.
+ */
+static bool daxpin_pages_holds(struct daxpin_range *pin, unsigned long index)
+{
+	struct daxpin_run *run = daxpin_run_at(pin, index);
+
+	return run && IS_ALIGNED(index - run->first, 1UL << run->order);
+}
+
+/* Append @nr pages at @pfn, in entries of @order, to @pin's runs. */
+static int daxpin_runs_add(struct daxpin_range *pin, unsigned int *cap,
+			   unsigned long pfn, unsigned long nr,
+			   unsigned int order)
+{
+	unsigned long first = pin->nr_runs ?
+		pin->runs[pin->nr_runs - 1].first +
+		pin->runs[pin->nr_runs - 1].nr : 0;
+	struct daxpin_run *last = pin->nr_runs ?
+		&pin->runs[pin->nr_runs - 1] : NULL;
+	struct daxpin_run *runs;
+
+	if (last && last->order == order && last->pfn + last->nr == pfn) {
+		last->nr += nr;
+		return 0;
+	}
+	if (pin->nr_runs == *cap) {
+		unsigned int new_cap = *cap ? *cap * 2 : 16;
+
+		if (daxpin_should_fail())
+			return -ENOMEM;
+		runs = kvmalloc_array(new_cap, sizeof(*runs),
+				      GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+		if (!runs)
+			return -ENOMEM;
+		if (pin->nr_runs)
+			memcpy(runs, pin->runs, pin->nr_runs * sizeof(*runs));
+		kvfree(pin->runs);
+		pin->runs = runs;
+		*cap = new_cap;
+	}
+	pin->runs[pin->nr_runs++] = (struct daxpin_run){
+		.first = first, .pfn = pfn, .nr = nr, .order = order,
+	};
+	return 0;
+}
+
+/* Drop the references of @pin's runs. */
+void daxpin_pages_put(struct daxpin_range *pin)
+{
+	unsigned int r;
+	unsigned long i;
+
+	for (r = 0; r < pin->nr_runs; r++) {
+		struct daxpin_run *run = &pin->runs[r];
+
+		for (i = 0; i < run->nr; i += 1UL << run->order)
+			put_page(pfn_to_page(run->pfn + i));
+	}
+}
+
+/* Free the runs (their references are dropped). */
+void daxpin_pages_free(struct daxpin_range *pin)
+{
+	kvfree(pin->runs);
+	pin->runs = NULL;
+	pin->nr_runs = 0;
+}
+
+/*
+ * Whether @addr of the current mm is mapped by a PMD leaf: a 2 MiB DAX
+ * entry. GUP does not say how big a mapping it found, so look at the page
+ * table of the temporary mapping (ours: mapped, faulted and unmapped by
+ * PIN). A PMD that goes meanwhile (another thread's MADV_DONTNEED of it)
+ * only makes the answer "no", and PIN then takes a reference on every page,
+ * which holds the layout as well.
+ */
+static bool daxpin_pmd_mapped(unsigned long addr)
+{
+	struct mm_struct *mm = current->mm;
+	bool leaf = false;
+	pgd_t *pgd;
+	p4d_t *p4d;
+	pud_t *pud;
+	pmd_t pmd;
+
+	mmap_read_lock(mm);
+	pgd = pgd_offset(mm, addr);
+	if (pgd_none(*pgd) || pgd_bad(*pgd))
+		goto out;
+	p4d = p4d_offset(pgd, addr);
+	if (p4d_none(*p4d) || p4d_bad(*p4d))
+		goto out;
+	pud = pud_offset(p4d, addr);
+	if (pud_none(*pud) || pud_leaf(*pud) || pud_bad(*pud))
+		goto out;
+	pmd = READ_ONCE(*pmd_offset(pud, addr));
+	leaf = pmd_present(pmd) && pmd_leaf(pmd);
+out:
+	mmap_read_unlock(mm);
+	return leaf;
+}
+
+/*
+ * Every page taken must be a DAX page that belongs to the file at its
+ * index. A read fault over a hole or an unwritten extent maps the zero
+ * page instead: a read-only pin cannot make it static. A reflink that
+ * races with PIN can show here as a page of no one file (->mapping is
+ * PAGE_MAPPING_DAX_COW).
+ */
+static bool daxpin_page_is_files(struct page *page,
+				 struct address_space *mapping, pgoff_t index)
+{
+	return is_zone_device_page(page) && page->mapping == mapping &&
+	       page->index == index;
+}
+
+/*
+ * Take references on the pages of [@addr, @addr + @nr pages), a part of
+ * the temporary mapping at page @index of the pin (file offset @pgoff),
+ * one per entry, and add them to the runs. @batch has room for
+ * DAXPIN_PMD_PAGES pages.
+ */
+static long daxpin_pages_take(struct daxpin_range *pin, unsigned int *cap,
+			      struct page **batch, unsigned long addr,
+			      pgoff_t pgoff, unsigned long nr,
+			      unsigned int gup_flags,
+			      struct address_space *mapping)
+{
+	long n, i;
+	int ret;
+
+	/*
+	 * A 2 MiB-aligned chunk: fault its first page; if that made a PMD
+	 * entry, its one reference holds the whole entry.
+	 */
+	if (nr == DAXPIN_PMD_PAGES && IS_ALIGNED(pgoff, DAXPIN_PMD_PAGES)) {
+		n = get_user_pages_fast(addr, 1, gup_flags, batch);
+		if (n <= 0)
+			return n ? n : -EFAULT;
+		if (daxpin_pmd_mapped(addr)) {
+			if (!daxpin_page_is_files(batch[0], mapping, pgoff) ||
+			    !daxpin_page_is_files(batch[0] + nr - 1, mapping,
+						  pgoff + nr - 1)) {
+				put_page(batch[0]);
+				return -ENODATA;
+			}
+			ret = daxpin_runs_add(pin, cap, page_to_pfn(batch[0]),
+					      nr, DAXPIN_PMD_ORDER);
+			if (ret) {
+				put_page(batch[0]);
+				return ret;
+			}
+			return nr;
+		}
+		n = get_user_pages_fast(addr + PAGE_SIZE, nr - 1, gup_flags,
+					batch + 1);
+		if (n < 0) {
+			put_page(batch[0]);
+			return n;
+		}
+		n++;
+	} else {
+		n = get_user_pages_fast(addr, nr, gup_flags, batch);
+		if (n <= 0)
+			return n ? n : -EFAULT;
+	}
+
+	/* 4 KiB entries: a reference on each page. */
+	for (i = 0; i < n; i++) {
+		if (!daxpin_page_is_files(batch[i], mapping, pgoff + i)) {
+			ret = -ENODATA;
+			goto out_put;
+		}
+		ret = daxpin_runs_add(pin, cap, page_to_pfn(batch[i]), 1, 0);
+		if (ret)
+			goto out_put;
+	}
+	return n;
+
+out_put:
+	/* batch[0..i) are in the runs now; the rest are not. */
+	while (i < n)
+		put_page(batch[i++]);
+	return ret;
+}
+
+/*
+ * A fault that failed reads as EFAULT. A writable pin over holes fails
+ * that way when the file system is full: say ENOSPC then.
+ */
+static int daxpin_populate_errno(struct daxpin_range *pin, struct file *file,
+				 long err)
+{
+	struct kstatfs st;
+
+	if (err != -EFAULT || !(pin->flags & DAXPIN_PIN_WRITE))
+		return err;
+	if (!vfs_statfs(&file->f_path, &st) && st.f_bavail == 0)
+		return -ENOSPC;
+	return err;
+}
+
+/*
+ * Fault the range in through a temporary shared mapping of the caller's
+ * own file, as the caller (so that every mmap permission check applies),
+ * and take its pages, one reference per DAX entry. Writable pins fault
+ * for writing: that allocates holes, zeroes and converts unwritten
+ * extents. The DAX file systems place such a mapping 2 MiB-aligned with
+ * the file offset (thp_get_unmapped_area()), so that the 2 MiB parts of
+ * the range can be PMD entries. Called with the inode's i_rwsem held
+ * shared and dinode->mutex held.
+ */
+int daxpin_pages_populate(struct daxpin_range *pin, struct file *file)
+{
+	unsigned int gup_flags = (pin->flags & DAXPIN_PIN_WRITE) ? FOLL_WRITE : 0;
+	unsigned long len = pin->npages << PAGE_SHIFT, addr, done = 0;
+	pgoff_t start = pin->it.start;
+	struct page **batch;
+	unsigned int cap = 0;
+	int ret = 0;
+	long n;
+
+	if (daxpin_should_fail())
+		return -ENOMEM;
+	batch = kmalloc_array(DAXPIN_PMD_PAGES, sizeof(*batch), GFP_KERNEL);
+	if (!batch)
+		return -ENOMEM;
+
+	if (daxpin_should_fail())
+		addr = -ENOMEM;
+	else
+		addr = vm_mmap(file, 0, len, PROT_READ |
+			       ((pin->flags & DAXPIN_PIN_WRITE) ? PROT_WRITE : 0),
+			       MAP_SHARED, (loff_t)start << PAGE_SHIFT);
+	if (IS_ERR_VALUE(addr)) {
+		ret = (int)addr;
+		goto out_free;
+	}
+	while (done < pin->npages) {
+		pgoff_t pgoff = start + done;
+		/* Up to the next 2 MiB boundary of the file. */
+		unsigned long nr = min(pin->npages - done,
+				       DAXPIN_PMD_PAGES -
+				       (pgoff & (DAXPIN_PMD_PAGES - 1)));
+
+		n = daxpin_pages_take(pin, &cap, batch,
+				      addr + (done << PAGE_SHIFT), pgoff, nr,
+				      gup_flags, file->f_mapping);
+		if (n < 0) {
+			ret = daxpin_populate_errno(pin, file, n);
+			break;
+		}
+		done += n;
+		/* Only a range still to fault in is worth giving up. */
+		if (done < pin->npages && signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		cond_resched();
+	}
+	vm_munmap(addr, len);
+	if (ret) {
+		daxpin_pages_put(pin);
+		daxpin_pages_free(pin);
+	}
+out_free:
+	kfree(batch);
+	return ret;
+}
+
+/* How many live pins of @dinode hold a reference on page @index. */
+static unsigned int daxpin_live_holders(struct daxpin_inode *dinode,
+					pgoff_t index)
+{
+	struct interval_tree_node *node;
+	unsigned int n = 0;
+
+	for (node = interval_tree_iter_first(&dinode->pins, index, index); node;
+	     node = interval_tree_iter_next(node, index, index)) {
+		struct daxpin_range *other =
+			container_of(node, struct daxpin_range, it);
+
+		n += daxpin_pages_holds(other, index - other->it.start);
+	}
+	return n;
+}
+
+/*
+ * Whether any page of the ended pin @pin is still referenced by someone
+ * other than daxpin's live pins of the inode (which hold one reference
+ * per entry they cover, and keep windows over them): an RDMA registration
+ * made through a daxpin mapping. Only a process that mapped a pin can have
+ * made one, so a pin never mapped, with no live pin over its range, is
+ * not scanned. A page that no longer belongs to the file at its index was
+ * idle once: its block was freed (a layout change waited for it) and may
+ * now serve another file, whose references are none of this pin's
+ * business.
+ *
+ * Called with dinode->mutex held: pins are made and ended under it, so the
+ * live pins, and the references they hold, stay as counted. The tree is
+ * changed under the mutex too, so it can be read without dinode->lock.
+ */
+bool daxpin_pages_busy(struct daxpin_range *pin)
+{
+	struct daxpin_inode *dinode = pin->dinode;
+	struct address_space *mapping = dinode->inode->i_mapping;
+	bool overlapped;
+	unsigned int r;
+	unsigned long i;
+
+	lockdep_assert_held(&dinode->mutex);
+	overlapped = interval_tree_iter_first(&dinode->pins, pin->it.start,
+					      pin->it.last);
+	if (!overlapped && xa_empty(&pin->mappers))
+		return false;
+	for (r = 0; r < pin->nr_runs; r++) {
+		struct daxpin_run *run = &pin->runs[r];
+
+		for (i = 0; i < run->nr; i++) {
+			struct page *page = pfn_to_page(run->pfn + i);
+			pgoff_t index = pin->it.start + run->first + i;
+
+			if (READ_ONCE(page->mapping) != mapping ||
+			    READ_ONCE(page->index) != index)
+				continue;
+			if (daxpin_page_held_beyond(page, overlapped ?
+					daxpin_live_holders(dinode, index) : 0))
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Whether the file system took a page of the pin while it was live: a
+ * layout change that waits for pins never does, but XFS_IOC_SWAPEXT moves
+ * blocks to another inode without waiting (it only zaps, which recalls).
+ * Blocks move whole entries at a time, so the first page of each says.
+ */
+bool daxpin_pages_taken(struct daxpin_range *pin)
+{
+	struct address_space *mapping = pin->dinode->inode->i_mapping;
+	unsigned int r;
+	unsigned long i;
+
+	for (r = 0; r < pin->nr_runs; r++) {
+		struct daxpin_run *run = &pin->runs[r];
+
+		for (i = 0; i < run->nr; i += 1UL << run->order)
+			if (READ_ONCE(pfn_to_page(run->pfn + i)->mapping) !=
+			    mapping)
+				return true;
+	}
+	return false;
+}
