@@ -69,6 +69,31 @@ static inline bool daxpin_page_held_beyond(struct page *page,
 }
 
 /*
+ * ->huge_fault() took an enum page_entry_size up to 6.5 and an order
+ * since 6.6. DAXPIN_HUGE_FAULT_PMD(arg) says whether a call is for a PMD.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+#define DAXPIN_HUGE_FAULT_ARG		unsigned int order
+#define DAXPIN_HUGE_FAULT_PMD		(order == PMD_SHIFT - PAGE_SHIFT)
+#else
+#define DAXPIN_HUGE_FAULT_ARG		enum page_entry_size pe_size
+#define DAXPIN_HUGE_FAULT_PMD		(pe_size == PE_SIZE_PMD)
+#endif
+
+/* The mm's own choice of an unmapped area (6.10 made it a function). */
+static inline unsigned long
+daxpin_mm_get_unmapped_area(struct file *file, unsigned long addr,
+			    unsigned long len, unsigned long pgoff,
+			    unsigned long flags)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+	return mm_get_unmapped_area(current->mm, file, addr, len, pgoff, flags);
+#else
+	return current->mm->get_unmapped_area(file, addr, len, pgoff, flags);
+#endif
+}
+
+/*
  * Layout leases. 6.3 moved them to linux/filelock.h; 6.9 split leases out
  * of struct file_lock into struct file_lease (common fields under ->c) with
  * their own struct lease_manager_operations. Unlocking calls lm_change

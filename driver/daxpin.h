@@ -334,6 +334,8 @@ void daxpin_range_drained(struct daxpin_range *pin);
 /* pages.c */
 int daxpin_pages_populate(struct daxpin_range *pin, struct file *file);
 unsigned long daxpin_pages_pfn(struct daxpin_range *pin, unsigned long index);
+bool daxpin_pages_pmd(struct daxpin_range *pin, unsigned long index,
+		      unsigned long *pfn);
 void daxpin_pages_put(struct daxpin_range *pin);
 void daxpin_pages_free(struct daxpin_range *pin);
 bool daxpin_pages_busy(struct daxpin_range *pin);
@@ -383,6 +385,9 @@ int daxpin_map_publish(struct daxpin_range *pin);
 void daxpin_map_unpublish(struct daxpin_range *pin);
 void daxpin_map_zap(struct daxpin_range *pin);
 void daxpin_map_attach(struct file *filp);
+unsigned long daxpin_get_unmapped_area(struct file *file, unsigned long addr,
+				       unsigned long len, unsigned long pgoff,
+				       unsigned long flags);
 void daxpin_map_kill_mappers(struct daxpin_range *pin);
 void daxpin_map_forget_mappers(struct daxpin_range *pin);
 int daxpin_map_init(void);

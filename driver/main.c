@@ -114,6 +114,7 @@ static const struct file_operations daxpin_fops = {
 	.unlocked_ioctl = daxpin_fops_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.mmap = daxpin_fops_mmap,
+	.get_unmapped_area = daxpin_get_unmapped_area,
 	.read = daxpin_fops_read,
 	.poll = daxpin_fops_poll,
 	.fasync = daxpin_fops_fasync,

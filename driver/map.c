@@ -17,6 +17,7 @@
 #include <linux/fs.h>
 #include <linux/fs_context.h>
 #include <linux/mm.h>
+#include <linux/mman.h>
 #include <linux/mount.h>
 #include <linux/pfn_t.h>
 #include <linux/pseudo_fs.h>
@@ -53,6 +54,37 @@ static vm_fault_t daxpin_map_fault(struct vm_fault *vmf)
 }
 
 /*
+ * Map 2 MiB at once where the pin holds a 2 MiB DAX entry and the VMA
+ * covers the aligned 2 MiB around the address (daxpin_get_unmapped_area()
+ * places mappings so that it can). Else the 4 KiB fault does it.
+ */
+static vm_fault_t daxpin_map_huge_fault(struct vm_fault *vmf,
+					DAXPIN_HUGE_FAULT_ARG)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct daxpin_range *pin = vma->vm_private_data;
+	unsigned long addr = vmf->address & PMD_MASK, pfn;
+	vm_fault_t ret = VM_FAULT_FALLBACK;
+	pgoff_t index;
+
+	if (!pin)
+		return VM_FAULT_SIGBUS;
+	if (!DAXPIN_HUGE_FAULT_PMD || addr < vma->vm_start ||
+	    addr + PMD_SIZE > vma->vm_end)
+		return VM_FAULT_FALLBACK;
+	index = vma->vm_pgoff - pin->cookie_pgoff +
+		((addr - vma->vm_start) >> PAGE_SHIFT);
+	down_read(&pin->map_lock);
+	if (daxpin_state_live(pin->state) &&
+	    index + (PMD_SIZE >> PAGE_SHIFT) <= pin->npages &&
+	    daxpin_pages_pmd(pin, index, &pfn))
+		ret = vmf_insert_pfn_pmd(vmf, __pfn_to_pfn_t(pfn, PFN_DEV | PFN_MAP),
+					 vmf->flags & FAULT_FLAG_WRITE);
+	up_read(&pin->map_lock);
+	return ret;
+}
+
+/*
  * A VMA of a pin was copied: split or moved in the same mm (it shares the
  * pin), or copied into a child at fork. Mappings of pins are not
  * inherited (VM_DONTCOPY), but MADV_DOFORK undoes that flag. The child's
@@ -83,6 +115,7 @@ static void daxpin_map_close(struct vm_area_struct *vma)
 
 static const struct vm_operations_struct daxpin_map_vm_ops = {
 	.fault = daxpin_map_fault,
+	.huge_fault = daxpin_map_huge_fault,
 	.open = daxpin_map_open,
 	.close = daxpin_map_close,
 };
@@ -193,6 +226,36 @@ out_put:
 	return ret;
 }
 
+/*
+ * Where to map a pin: at an address with the same offset in 2 MiB as the
+ * file offset it maps, so that the 2 MiB DAX entries of the pin can be
+ * mapped whole (daxpin_map_huge_fault()). Any address will do for shorter
+ * mappings, or when the caller fixes it.
+ */
+unsigned long daxpin_get_unmapped_area(struct file *file, unsigned long addr,
+				       unsigned long len, unsigned long pgoff,
+				       unsigned long flags)
+{
+	unsigned long cookie = pgoff >> (DAXPIN_MMAP_SHIFT - PAGE_SHIFT);
+	unsigned long phase, ret;
+	struct daxpin_range *pin;
+
+	if ((flags & MAP_FIXED) || len < PMD_SIZE || len > TASK_SIZE - PMD_SIZE)
+		return daxpin_mm_get_unmapped_area(file, addr, len, pgoff, flags);
+	xa_lock(&daxpin_cookies);
+	pin = xa_load(&daxpin_cookies, cookie);
+	/* The file offset of the first page mapped, within 2 MiB. */
+	phase = pin ? ((pin->it.start + pgoff - pin->cookie_pgoff) <<
+		       PAGE_SHIFT) & ~PMD_MASK : 0;
+	xa_unlock(&daxpin_cookies);
+	if (!pin)
+		return daxpin_mm_get_unmapped_area(file, addr, len, pgoff, flags);
+	ret = daxpin_mm_get_unmapped_area(file, 0, len + PMD_SIZE, pgoff, flags);
+	if (IS_ERR_VALUE(ret))
+		return ret;
+	return ret + ((phase - ret) & ~PMD_MASK);
+}
+
 /* Give @pin its mmap cookie, making it mappable. */
 int daxpin_map_publish(struct daxpin_range *pin)
 {
@@ -259,6 +322,13 @@ int daxpin_map_init(void)
 		kern_unmount(daxpin_mnt);
 		return PTR_ERR(daxpin_map_inode);
 	}
+	/*
+	 * As device-DAX's inode: mappings of pins are DAX mappings (the mm
+	 * offers their faults 2 MiB at a time), while file_inode() of a
+	 * daxpin file stays the /dev/daxpin character device, so they are
+	 * not fsdax mappings, and FOLL_LONGTERM (ibv_reg_mr()) takes them.
+	 */
+	daxpin_map_inode->i_flags |= S_DAX;
 	return 0;
 }
 

@@ -59,6 +59,22 @@ unsigned long daxpin_pages_pfn(struct daxpin_range *pin, unsigned long index)
 }
 
 /*
+ * Whether pages [@index, @index + 512) of @pin are one 2 MiB DAX entry;
+ * its first pfn in *@pfn if so.
+ */
+bool daxpin_pages_pmd(struct daxpin_range *pin, unsigned long index,
+		      unsigned long *pfn)
+{
+	struct daxpin_run *run = daxpin_run_at(pin, index);
+
+	if (!run || run->order != DAXPIN_PMD_ORDER ||
+	    !IS_ALIGNED(index - run->first, DAXPIN_PMD_PAGES))
+		return false;
+	*pfn = run->pfn + (index - run->first);
+	return true;
+}
+
+/*
  * Whether @pin holds a reference on its page @index: it holds one on the
  * first page of each DAX entry.
  */
