@@ -216,14 +216,17 @@ static long daxpin_pages_take(struct daxpin_range *pin, unsigned int *cap,
 		if (n <= 0)
 			return n ? n : -EFAULT;
 		if (daxpin_pmd_mapped(addr)) {
+			unsigned long pfn = page_to_pfn(batch[0]);
+
+			/* Its first and last pages must be the file's. */
 			if (!daxpin_page_is_files(batch[0], mapping, pgoff) ||
-			    !daxpin_page_is_files(batch[0] + nr - 1, mapping,
-						  pgoff + nr - 1)) {
+			    !daxpin_page_is_files(pfn_to_page(pfn + nr - 1),
+						  mapping, pgoff + nr - 1)) {
 				put_page(batch[0]);
 				return -ENODATA;
 			}
-			ret = daxpin_runs_add(pin, cap, page_to_pfn(batch[0]),
-					      nr, DAXPIN_PMD_ORDER);
+			ret = daxpin_runs_add(pin, cap, pfn, nr,
+					      DAXPIN_PMD_ORDER);
 			if (ret) {
 				put_page(batch[0]);
 				return ret;
