@@ -115,17 +115,18 @@ static inline bool daxpin_state_live(unsigned int state)
 /**
  * struct daxpin_run - consecutive pages of a pin on consecutive pfns, in
  *	DAX entries of one size; the pin holds one reference (FOLL_GET) on
- *	the first page of each entry (pages.c)
- * @first: the run's first page, as an index into the pin
- * @pfn: its pfn
+ *	the first page of each entry (pages.c). 16 bytes: a pin has at most
+ *	DAXPIN_MAX_PIN_BYTES >> PAGE_SHIFT (2^28) pages.
+ * @pfn: the run's first pfn
+ * @first: its first page, as an index into the pin
  * @nr: pages in the run, a multiple of 1 << @order
  * @order: of each entry: 0, or DAXPIN_PMD_ORDER
  */
 struct daxpin_run {
-	unsigned long first;
 	unsigned long pfn;
-	unsigned int nr;
-	unsigned int order;
+	u32 first;
+	u32 nr : 28;
+	u32 order : 4;
 };
 
 /**
@@ -150,6 +151,7 @@ struct daxpin_run {
  *	it is set, the pin counts as a user of the keeper windows over its
  *	range
  * @nr_runs: entries in @runs
+ * @runs_size: bytes allocated for @runs (shown in /proc/daxpin)
  * @npages: number of pages in the range
  * @acct_mm: the mm charged for the pinned pages (mmgrab)
  * @ev_node: on ctx->ev_list while @ev_pending is not 0
@@ -181,6 +183,7 @@ struct daxpin_range {
 	u64 deadline_ns;
 	struct daxpin_run *runs;
 	unsigned int nr_runs;
+	size_t runs_size;
 	unsigned long npages;
 	struct mm_struct *acct_mm;
 	struct list_head ev_node;

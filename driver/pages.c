@@ -86,27 +86,26 @@ static bool daxpin_pages_holds(struct daxpin_range *pin, unsigned long index)
 }
 
 /* Append @nr pages at @pfn, in entries of @order, to @pin's runs. */
-static int daxpin_runs_add(struct daxpin_range *pin, unsigned int *cap,
-			   unsigned long pfn, unsigned long nr,
-			   unsigned int order)
+static int daxpin_runs_add(struct daxpin_range *pin, unsigned long pfn,
+			   unsigned long nr, unsigned int order)
 {
-	unsigned long first = pin->nr_runs ?
-		pin->runs[pin->nr_runs - 1].first +
-		pin->runs[pin->nr_runs - 1].nr : 0;
 	struct daxpin_run *last = pin->nr_runs ?
 		&pin->runs[pin->nr_runs - 1] : NULL;
+	u32 first = last ? last->first + last->nr : 0;
+	size_t cap = pin->runs_size / sizeof(*pin->runs);
 	struct daxpin_run *runs;
 
+	/* A pin's page count fits a run's 28 bits (DAXPIN_MAX_PIN_BYTES). */
+	BUILD_BUG_ON(DAXPIN_MAX_PIN_BYTES >> PAGE_SHIFT > BIT(28));
 	if (last && last->order == order && last->pfn + last->nr == pfn) {
 		last->nr += nr;
 		return 0;
 	}
-	if (pin->nr_runs == *cap) {
-		unsigned int new_cap = *cap ? *cap * 2 : 16;
-
+	if (pin->nr_runs == cap) {
+		cap = cap ? cap * 2 : 16;
 		if (daxpin_should_fail())
 			return -ENOMEM;
-		runs = kvmalloc_array(new_cap, sizeof(*runs),
+		runs = kvmalloc_array(cap, sizeof(*runs),
 				      GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 		if (!runs)
 			return -ENOMEM;
@@ -114,10 +113,10 @@ static int daxpin_runs_add(struct daxpin_range *pin, unsigned int *cap,
 			memcpy(runs, pin->runs, pin->nr_runs * sizeof(*runs));
 		kvfree(pin->runs);
 		pin->runs = runs;
-		*cap = new_cap;
+		WRITE_ONCE(pin->runs_size, cap * sizeof(*runs));
 	}
 	pin->runs[pin->nr_runs++] = (struct daxpin_run){
-		.first = first, .pfn = pfn, .nr = nr, .order = order,
+		.pfn = pfn, .first = first, .nr = nr, .order = order,
 	};
 	return 0;
 }
@@ -142,26 +141,38 @@ void daxpin_pages_free(struct daxpin_range *pin)
 	kvfree(pin->runs);
 	pin->runs = NULL;
 	pin->nr_runs = 0;
+	WRITE_ONCE(pin->runs_size, 0);
 }
 
 /*
- * Whether @addr of the current mm is mapped by a PMD leaf: a 2 MiB DAX
- * entry. GUP does not say how big a mapping it found, so look at the page
- * table of the temporary mapping (ours: mapped, faulted and unmapped by
- * PIN). A PMD that goes meanwhile (another thread's MADV_DONTNEED of it)
- * only makes the answer "no", and PIN then takes a reference on every page,
- * which holds the layout as well.
+ * Whether @addr of the current mm maps the file of @mapping with a PMD
+ * leaf at @pfn: a 2 MiB DAX entry of the file that begins at @pfn. GUP does
+ * not say how big a mapping it found, so look at the page table. PIN holds
+ * i_rwsem, so the file's DAX entries are not removed or replaced meanwhile,
+ * and a 2 MiB mapping of the file is only ever made from a 2 MiB entry;
+ * but the temporary mapping is at an address the caller can predict, and
+ * another thread may have unmapped it and mapped something else there:
+ * hence the checks of the VMA's file and of the pfn. Anything else (a PMD
+ * gone meanwhile) only makes the answer "no", and PIN then takes a
+ * reference on every page, which holds the layout as well.
  */
-static bool daxpin_pmd_mapped(unsigned long addr)
+static bool daxpin_pmd_maps(unsigned long addr, struct address_space *mapping,
+			    unsigned long pfn)
 {
 	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
 	bool leaf = false;
 	pgd_t *pgd;
 	p4d_t *p4d;
 	pud_t *pud;
 	pmd_t pmd;
 
+	if (!IS_ALIGNED(addr, PMD_SIZE))
+		return false;
 	mmap_read_lock(mm);
+	vma = vma_lookup(mm, addr);
+	if (!vma || !vma->vm_file || vma->vm_file->f_mapping != mapping)
+		goto out;
 	pgd = pgd_offset(mm, addr);
 	if (pgd_none(*pgd) || pgd_bad(*pgd))
 		goto out;
@@ -172,7 +183,7 @@ static bool daxpin_pmd_mapped(unsigned long addr)
 	if (pud_none(*pud) || pud_leaf(*pud) || pud_bad(*pud))
 		goto out;
 	pmd = READ_ONCE(*pmd_offset(pud, addr));
-	leaf = pmd_present(pmd) && pmd_leaf(pmd);
+	leaf = pmd_present(pmd) && pmd_leaf(pmd) && pmd_pfn(pmd) == pfn;
 out:
 	mmap_read_unlock(mm);
 	return leaf;
@@ -198,12 +209,12 @@ static bool daxpin_page_is_files(struct page *page,
  * one per entry, and add them to the runs. @batch has room for
  * DAXPIN_PMD_PAGES pages.
  */
-static long daxpin_pages_take(struct daxpin_range *pin, unsigned int *cap,
-			      struct page **batch, unsigned long addr,
-			      pgoff_t pgoff, unsigned long nr,
-			      unsigned int gup_flags,
+static long daxpin_pages_take(struct daxpin_range *pin, struct page **batch,
+			      unsigned long addr, pgoff_t pgoff,
+			      unsigned long nr, unsigned int gup_flags,
 			      struct address_space *mapping)
 {
+	unsigned long pfn;
 	long n, i;
 	int ret;
 
@@ -215,9 +226,8 @@ static long daxpin_pages_take(struct daxpin_range *pin, unsigned int *cap,
 		n = get_user_pages_fast(addr, 1, gup_flags, batch);
 		if (n <= 0)
 			return n ? n : -EFAULT;
-		if (daxpin_pmd_mapped(addr)) {
-			unsigned long pfn = page_to_pfn(batch[0]);
-
+		pfn = page_to_pfn(batch[0]);
+		if (daxpin_pmd_maps(addr, mapping, pfn)) {
 			/* Its first and last pages must be the file's. */
 			if (!daxpin_page_is_files(batch[0], mapping, pgoff) ||
 			    !daxpin_page_is_files(pfn_to_page(pfn + nr - 1),
@@ -225,8 +235,7 @@ static long daxpin_pages_take(struct daxpin_range *pin, unsigned int *cap,
 				put_page(batch[0]);
 				return -ENODATA;
 			}
-			ret = daxpin_runs_add(pin, cap, pfn, nr,
-					      DAXPIN_PMD_ORDER);
+			ret = daxpin_runs_add(pin, pfn, nr, DAXPIN_PMD_ORDER);
 			if (ret) {
 				put_page(batch[0]);
 				return ret;
@@ -252,7 +261,7 @@ static long daxpin_pages_take(struct daxpin_range *pin, unsigned int *cap,
 			ret = -ENODATA;
 			goto out_put;
 		}
-		ret = daxpin_runs_add(pin, cap, page_to_pfn(batch[i]), 1, 0);
+		ret = daxpin_runs_add(pin, page_to_pfn(batch[i]), 1, 0);
 		if (ret)
 			goto out_put;
 	}
@@ -297,7 +306,6 @@ int daxpin_pages_populate(struct daxpin_range *pin, struct file *file)
 	unsigned long len = pin->npages << PAGE_SHIFT, addr, done = 0;
 	pgoff_t start = pin->it.start;
 	struct page **batch;
-	unsigned int cap = 0;
 	int ret = 0;
 	long n;
 
@@ -324,7 +332,7 @@ int daxpin_pages_populate(struct daxpin_range *pin, struct file *file)
 				       DAXPIN_PMD_PAGES -
 				       (pgoff & (DAXPIN_PMD_PAGES - 1)));
 
-		n = daxpin_pages_take(pin, &cap, batch,
+		n = daxpin_pages_take(pin, batch,
 				      addr + (done << PAGE_SHIFT), pgoff, nr,
 				      gup_flags, file->f_mapping);
 		if (n < 0) {

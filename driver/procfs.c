@@ -66,13 +66,14 @@ static void daxpin_show_pin(struct seq_file *m, pid_t pid,
 						NSEC_PER_MSEC));
 	reason = pin->revoke_reason;
 
-	seq_printf(m, "%-7d %-6u %-9s %u:%u:%lu %#llx %#llx %-6s %lld %u ",
+	seq_printf(m, "%-7d %-6u %-9s %u:%u:%lu %#llx %#llx %-6s %lld %u %zu ",
 		   pid, pin->handle, state, MAJOR(inode->i_sb->s_dev),
 		   MINOR(inode->i_sb->s_dev), inode->i_ino,
 		   (u64)pin->it.start << PAGE_SHIFT,
 		   (u64)pin->npages << PAGE_SHIFT,
 		   pin->flags & DAXPIN_PIN_WRITE ? "rw" : "ro",
-		   (long long)left_ms, reason);
+		   (long long)left_ms, reason,
+		   sizeof(*pin) + READ_ONCE(pin->runs_size));
 	seq_path(m, &dinode->lease_file->f_path, " \t\n\\");
 	seq_putc(m, '\n');
 }
@@ -83,7 +84,7 @@ static int daxpin_proc_show(struct seq_file *m, void *v)
 	struct daxpin_ctx *ctx;
 	unsigned long handle;
 
-	seq_puts(m, "pid     handle state     dev:ino offset length access deadline_left_ms revoke_reason path\n");
+	seq_puts(m, "pid     handle state     dev:ino offset length access deadline_left_ms revoke_reason mem_bytes path\n");
 	/*
 	 * The xa_lock keeps every pin found alive (UNPIN removes the handle
 	 * under it) and waits for nothing: a PIN in progress holds only a

@@ -2975,15 +2975,15 @@ static int parse_proc(void (*fn)(int pid, unsigned int handle))
 	while ((line = strtok_r(NULL, "\n", &save))) {
 		char state[32], access[16];
 		unsigned int handle, maj, min, reason;
-		unsigned long ino;
+		unsigned long ino, mem;
 		unsigned long long off, len;
 		long long left;
 		int pid, pos = 0;
 
 		nlines++;
-		if (sscanf(line, "%d %u %31s %u:%u:%lu %llx %llx %15s %lld %u %n",
+		if (sscanf(line, "%d %u %31s %u:%u:%lu %llx %llx %15s %lld %u %lu %n",
 			   &pid, &handle, state, &maj, &min, &ino, &off, &len,
-			   access, &left, &reason, &pos) != 11 || !pos) {
+			   access, &left, &reason, &mem, &pos) != 12 || !pos) {
 			fail(C_PRECISE, "%s: malformed line '%s'", cur, line);
 			continue;
 		}
@@ -2994,7 +2994,7 @@ static int parse_proc(void (*fn)(int pid, unsigned int handle))
 		    (!strcmp(state, "recalled") ? left < 0 : left != -1) ||
 		    (!strcmp(state, "revoked") ? reason == 0 :
 		     strcmp(state, "draining") && reason != 0) ||
-		    !len || off % PAGE || len % PAGE)
+		    !len || off % PAGE || len % PAGE || !mem)
 			fail(C_PRECISE, "%s: line '%s' is not as docs/ioctl.md describes",
 			     cur, line);
 		if (fn)

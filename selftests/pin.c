@@ -398,17 +398,20 @@ TEST_F(pin, proc_listing)
 		int pid;
 		unsigned int handle;
 		char state[16];
-		unsigned long long off, len;
+		unsigned long long off, len, mem;
 
 		if (!strstr(line, want))
 			continue;
-		ASSERT_EQ(5, sscanf(line, "%d %u %15s %*s %llx %llx", &pid, &handle,
-				    state, &off, &len));
+		ASSERT_EQ(6, sscanf(line, "%d %u %15s %*s %llx %llx %*s %*d %*u %llu",
+				    &pid, &handle, state, &off, &len, &mem));
 		EXPECT_EQ(getpid(), pid);
 		EXPECT_EQ(p.out_handle, handle);
 		EXPECT_STREQ("active", state);
 		EXPECT_EQ(2 * PAGE, off);
 		EXPECT_EQ(4 * PAGE, len);
+		/* Its structure and a few runs of pages: well below a page. */
+		EXPECT_LT(0, mem);
+		EXPECT_GT(PAGE, mem);
 		found++;
 	}
 	fclose(f);
