@@ -410,7 +410,7 @@ TEST_F(pin, proc_listing)
 		EXPECT_EQ(2 * PAGE, off);
 		EXPECT_EQ(4 * PAGE, len);
 		/* Its structure and a few runs of pages: well below a page. */
-		EXPECT_LT(0, mem);
+		EXPECT_LT(0ULL, mem);
 		EXPECT_GT(PAGE, mem);
 		found++;
 	}

@@ -13,6 +13,7 @@
 #include <grp.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 
 #include "kselftest_harness.h"
@@ -26,6 +27,7 @@
 /* A truncate that waited for nothing finishes well within this. */
 #define TRUNCATE_BOUND_S	10
 #define TIB		(1ULL << 40)
+#define MIB		(1ULL << 20)
 #define MAX_REGIONS	64
 #define SYS_MSEAL	462
 
@@ -713,7 +715,7 @@ TEST_F_TIMEOUT(safety, read_efault_keeps_event, 60)
  * memory charged to the child), or -1 with the child's *status.
  */
 static int pin_in_sacrificial_child(int dfd, int ffd, uint64_t len,
-				    int *status)
+				    uint32_t flags, int *status)
 {
 	pid_t pid = fork();
 
@@ -729,7 +731,7 @@ static int pin_in_sacrificial_child(int dfd, int ffd, uint64_t len,
 				_exit(254);
 			close(fd);
 		}
-		ret = pin_range(dfd, ffd, 0, len, 0, 0, &p);
+		ret = pin_range(dfd, ffd, 0, len, flags, 0, &p);
 		if (!ret)
 			unpin(dfd, p.out_handle);
 		else if (vm_pinned_kb() != 0)
@@ -770,7 +772,7 @@ TEST_F_TIMEOUT(safety, huge_sparse_pin_fails_cleanly, 120)
 		uint64_t t0 = now_ns();
 
 		err = pin_in_sacrificial_child(self->dfd, self->ffd, lens[i],
-					       &status);
+					       0, &status);
 		TH_LOG("PIN [0, %#llx): %s after %llu ms",
 		       (unsigned long long)lens[i],
 		       err > 0 ? strerror(err) : err == 0 ? "pinned" : "child died",
@@ -792,6 +794,60 @@ TEST_F_TIMEOUT(safety, huge_sparse_pin_fails_cleanly, 120)
 		}
 	}
 
+	n = proc_pins(0, &self->st);
+	EXPECT_EQ(0, n) {
+		TH_LOG("/proc/daxpin still lists %d pin(s) of the file", n);
+	}
+	EXPECT_EQ(0, vm_pinned_kb());
+	EXPECT_KMSG_CLEAN(kmsg);
+	if (kmsg >= 0)
+		close(kmsg);
+	/* Give the blocks back before the next test. */
+	EXPECT_EQ(0, ftruncate(self->ffd, FILE_SIZE));
+}
+
+/*
+ * A writable pin of a sparse range allocates its blocks, as writing the
+ * range would: one larger than the file system fails with ENOSPC once the
+ * file system is full, no sooner (no allocation in proportion to the
+ * range: the pin keeps its pages as runs), with no warning and nothing
+ * left pinned or charged. The blocks it allocated stay the file's, zeroed,
+ * as after a failed fallocate().
+ */
+TEST_F_TIMEOUT(safety, writable_sparse_pin_beyond_fs_fails_with_enospc, 300)
+{
+	const char *fs = env_or_die("DAXPIN_FS");
+	int kmsg, err, status = 0, n;
+	uint64_t len, t0;
+	struct statvfs sv;
+
+	ASSERT_EQ(0, fstatvfs(self->ffd, &sv));
+	/* Twice the file system, so that it fills up half way. */
+	len = 2ULL * sv.f_blocks * sv.f_frsize;
+	len = (len + 2 * MIB - 1) & ~(2 * MIB - 1);
+	ASSERT_GT(TIB, len);
+	if (ftruncate(self->ffd, len))
+		SKIP(return, "%s refuses a sparse file of %llu MiB: %s", fs,
+		     (unsigned long long)(len / MIB), strerror(errno));
+	kmsg = kmsg_open();
+	if (kmsg < 0)
+		TH_LOG("no /dev/kmsg (%s): only the bench sees kernel warnings",
+		       strerror(errno));
+
+	t0 = now_ns();
+	err = pin_in_sacrificial_child(self->dfd, self->ffd, len,
+				       DAXPIN_PIN_WRITE, &status);
+	TH_LOG("writable PIN [0, %llu MiB) of a %llu MiB file system: %s after %llu ms",
+	       (unsigned long long)(len / MIB),
+	       (unsigned long long)(sv.f_blocks * sv.f_frsize / MIB),
+	       err > 0 ? strerror(err) : err == 0 ? "pinned" : "child died",
+	       (unsigned long long)(now_ns() - t0) / 1000000);
+	EXPECT_EQ(ENOSPC, err) {
+		if (err < 0)
+			TH_LOG("the pinning process died: %s %d",
+			       WIFSIGNALED(status) ? "signal" : "status",
+			       WIFSIGNALED(status) ? WTERMSIG(status) : status);
+	}
 	n = proc_pins(0, &self->st);
 	EXPECT_EQ(0, n) {
 		TH_LOG("/proc/daxpin still lists %d pin(s) of the file", n);
