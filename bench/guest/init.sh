@@ -98,12 +98,15 @@ setup_fs() { # setup_fs DEV DIR DAXOPT
 # The benchmark's file systems are made the way users of pmem make them:
 # aligned to 2 MiB, so that the file's blocks can be mapped by PMD (2 MiB)
 # faults. XFS: a 2 MiB stripe unit, and a 2 MiB extent size hint on the
-# directory, which new files inherit. ext4: a 2 MiB RAID stride, which
+# directory, which new files inherit; two allocation groups, so that a
+# 1 GiB file is not cut at an AG's end into extents whose file offsets and
+# blocks are no longer congruent modulo 2 MiB (users' devices are large
+# enough that AGs, up to 1 TiB, do not cut such a file). ext4: a 2 MiB RAID stride, which
 # mballoc aligns large allocations to. The selftests' file systems
 # (setup_fs) stay as they are.
 setup_fs_aligned() { # setup_fs_aligned DEV DIR
 	case $fs in
-	xfs) mkfs.xfs -q -f -m reflink=1 -d su=2m,sw=1 "$1" ;;
+	xfs) mkfs.xfs -q -f -m reflink=1 -d su=2m,sw=1,agcount=2 "$1" ;;
 	ext4) mkfs.ext4 -q -F -E stride=512,stripe_width=512 "$1" ;;
 	*) echo "unknown file system '$fs'"; return 1 ;;
 	esac || return 1
