@@ -102,7 +102,7 @@ static int daxpin_runs_add(struct daxpin_range *pin, unsigned long pfn,
 		return 0;
 	}
 	if (pin->nr_runs == cap) {
-		cap = cap ? cap * 2 : 16;
+		cap = cap ? cap * 2 : 1;
 		if (daxpin_should_fail())
 			return -ENOMEM;
 		runs = kvmalloc_array(cap, sizeof(*runs),
