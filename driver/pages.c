@@ -276,16 +276,21 @@ out_put:
 
 /*
  * A fault that failed reads as EFAULT. A writable pin over holes fails
- * that way when the file system is full: say ENOSPC then.
+ * that way when the file system is full, and "full" is not "no block
+ * free": XFS keeps blocks back for its metadata (per-AG reservations), and
+ * a 2 MiB fault needs more than one block. So say ENOSPC when the file
+ * system has less room left than the @left bytes of the range still to
+ * fault in; EFAULT (a media error, say) otherwise.
  */
 static int daxpin_populate_errno(struct daxpin_range *pin, struct file *file,
-				 long err)
+				 long err, u64 left)
 {
 	struct kstatfs st;
 
 	if (err != -EFAULT || !(pin->flags & DAXPIN_PIN_WRITE))
 		return err;
-	if (!vfs_statfs(&file->f_path, &st) && st.f_bavail == 0)
+	if (!vfs_statfs(&file->f_path, &st) &&
+	    (u64)st.f_bavail * st.f_bsize < left)
 		return -ENOSPC;
 	return err;
 }
@@ -336,7 +341,9 @@ int daxpin_pages_populate(struct daxpin_range *pin, struct file *file)
 				      addr + (done << PAGE_SHIFT), pgoff, nr,
 				      gup_flags, file->f_mapping);
 		if (n < 0) {
-			ret = daxpin_populate_errno(pin, file, n);
+			ret = daxpin_populate_errno(pin, file, n,
+						    (u64)(pin->npages - done) <<
+						    PAGE_SHIFT);
 			break;
 		}
 		done += n;
