@@ -79,7 +79,11 @@ if [ "$mode" = benchmark ]; then
 	append+=${BENCH_RUNS:+ bench_runs=$BENCH_RUNS}
 	append+=${BENCH_MAX_MB:+ bench_max_mb=$BENCH_MAX_MB}
 else
-	append+=" memmap=${pmem}M!1G memmap=${pmem}M!2G"
+	# The third region, for the 2 MiB-aligned file system, lies above
+	# 4 GiB: with 4 GiB of RAM QEMU's pc machine puts 3 GiB below the
+	# PCI hole and 1 GiB at 4 GiB.
+	mem=4G
+	append+=" memmap=${pmem}M!1G memmap=${pmem}M!2G memmap=${pmem}M!4G"
 fi
 append+=" bench_top=$TOP_DIR bench_fs=$fs bench_mode=$mode"
 append+=" bench_filter=$filter bench_ko=$ko bench_modroot=$KMODROOT"

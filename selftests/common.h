@@ -520,3 +520,69 @@ static inline long vm_pinned_kb(void)
 	fclose(f);
 	return kb;
 }
+
+/* ---- 2 MiB DAX entries ----------------------------------------------- */
+#include <sys/resource.h>
+#include <linux/fiemap.h>
+
+#define PMD_BYTES	(2UL << 20)
+
+/*
+ * How many 2 MiB-aligned 2 MiB chunks of [@off, @off + @len) of @fd lie in
+ * one extent whose block is 2 MiB-aligned at that chunk (file offset and
+ * physical address congruent modulo 2 MiB): the chunks the file system can
+ * map with a 2 MiB DAX entry. Physically adjacent extents count as one.
+ * -1 with errno if FIEMAP fails.
+ */
+static inline long aligned_chunks(int fd, uint64_t off, uint64_t len)
+{
+	const unsigned int max = 256;
+	struct fiemap *fm = calloc(1, sizeof(*fm) +
+				   max * sizeof(struct fiemap_extent));
+	uint64_t c, first = (off + PMD_BYTES - 1) & ~(PMD_BYTES - 1);
+	long n = 0;
+	unsigned int i;
+
+	if (!fm)
+		return -1;
+	fm->fm_start = off;
+	fm->fm_length = len;
+	fm->fm_flags = FIEMAP_FLAG_SYNC;
+	fm->fm_extent_count = max;
+	if (ioctl(fd, FS_IOC_FIEMAP, fm)) {
+		free(fm);
+		return -1;
+	}
+	for (c = first; c + PMD_BYTES <= off + len; c += PMD_BYTES) {
+		for (i = 0; i < fm->fm_mapped_extents; i++) {
+			struct fiemap_extent *e = &fm->fm_extents[i];
+			uint64_t lo = e->fe_logical, hi = lo + e->fe_length;
+			uint64_t phys = e->fe_physical;
+			unsigned int j = i;
+
+			/* Merge the physically adjacent extents after it. */
+			while (j + 1 < fm->fm_mapped_extents &&
+			       fm->fm_extents[j + 1].fe_logical == hi &&
+			       fm->fm_extents[j + 1].fe_physical ==
+			       phys + (hi - lo)) {
+				j++;
+				hi += fm->fm_extents[j].fe_length;
+			}
+			if (lo <= c && c + PMD_BYTES <= hi &&
+			    !((phys + (c - lo)) & (PMD_BYTES - 1))) {
+				n++;
+				break;
+			}
+		}
+	}
+	free(fm);
+	return n;
+}
+
+/* This process's minor faults so far (GUP's faults in system calls too). */
+static inline long minor_faults(void)
+{
+	struct rusage ru;
+
+	return getrusage(RUSAGE_SELF, &ru) ? -1 : ru.ru_minflt;
+}

@@ -78,11 +78,14 @@ ip link set lo up
 hostname daxpin-guest
 
 # --- persistent memory and file systems -------------------------------
-# memmap=...!... on the kernel command line makes two legacy pmem regions:
+# memmap=...!... on the kernel command line makes legacy pmem regions:
 # pmem0 holds the DAX file system under test, pmem1 the same file system
-# mounted without DAX, for the tests that must be refused.
+# mounted without DAX, for the tests that must be refused, and (check
+# mode) pmem2 the same file system made 2 MiB-aligned, for the tests of
+# 2 MiB DAX entries. The benchmark's are described below.
 modprobe -q nd_e820; modprobe -q nd_pmem
-for i in $(seq 50); do [ -b /dev/pmem1 ] && break; sleep 0.1; done
+last=/dev/pmem1; [ "$mode" = benchmark ] || last=/dev/pmem2
+for i in $(seq 50); do [ -b $last ] && break; sleep 0.1; done
 
 setup_fs() { # setup_fs DEV DIR DAXOPT
 	case $fs in
@@ -102,12 +105,13 @@ setup_fs() { # setup_fs DEV DIR DAXOPT
 # 1 GiB file is not cut at an AG's end into extents whose file offsets and
 # blocks are no longer congruent modulo 2 MiB (users' devices are large
 # enough that AGs, up to 1 TiB, do not cut such a file). ext4: a 2 MiB RAID stride, which
-# mballoc aligns large allocations to. The selftests' file systems
-# (setup_fs) stay as they are.
+# mballoc aligns large allocations to. The selftests get one too (pmem2),
+# for the tests of 2 MiB entries; their main file systems (setup_fs) stay
+# as mkfs makes them by default.
 setup_fs_aligned() { # setup_fs_aligned DEV DIR
 	case $fs in
 	xfs) mkfs.xfs -q -f -m reflink=1 -d su=2m,sw=1,agcount=2 "$1" ;;
-	ext4) mkfs.ext4 -q -F -E stride=512,stripe_width=512 "$1" ;;
+	ext4) mkfs.ext4 -q -F -b 4096 -E stride=512,stripe_width=512 "$1" ;;
 	*) echo "unknown file system '$fs'"; return 1 ;;
 	esac || return 1
 	mkdir -p "$2" && mount -o dax=always "$1" "$2" && chmod 1777 "$2" ||
@@ -189,6 +193,9 @@ else
 		setup_fs /dev/pmem0 /mnt/dax dax=always
 	bench_check "$fs file system with -o dax=never on /dev/pmem1" \
 		setup_fs /dev/pmem1 /mnt/nodax dax=never
+	mkdir -p /mnt/dax-aligned
+	bench_check "2 MiB-aligned $fs with -o dax=always on /dev/pmem2" \
+		setup_fs_aligned /dev/pmem2 /mnt/dax-aligned
 fi
 
 # --- soft-RoCE --------------------------------------------------------
@@ -213,6 +220,7 @@ hooks=; [ "$mode" = check ] && hooks=test_hooks=1
 bench_check "insmod daxpin.ko" insmod "$ko" $hooks || exit
 
 export DAXPIN_DAX_DIR=/mnt/dax DAXPIN_NODAX_DIR=/mnt/nodax DAXPIN_FS=$fs
+[ "$mode" = benchmark ] || export DAXPIN_ALIGNED_DIR=/mnt/dax-aligned
 export DAXPIN_RDMA_DEV=rxe0 DAXPIN_KO=$ko
 # Time-bounded tests (fuzz, stress) run this long; unset: their default.
 seconds=$(arg bench_seconds)
@@ -281,6 +289,6 @@ if [ -w $kmemleak ]; then
 	fi
 fi
 if [ "$mode" = benchmark ]; then umount /mnt/dax /mnt/dax-unaligned; else
-	umount /mnt/dax /mnt/nodax
+	umount /mnt/dax /mnt/nodax /mnt/dax-aligned
 fi
 echo "$bench_n" > "$out/done"
