@@ -142,6 +142,16 @@ static int daxpin_window_map(void *arg)
 	if (ret)
 		return ret;
 	window->watched = true;
+	/*
+	 * A notifier inserted while an invalidation of the host mm is under
+	 * way (another file's layout change zapping its own window) waits on
+	 * a deferred list until every invalidation under way has ended, and
+	 * meanwhile hears none: a zap of this window in that time would
+	 * recall nothing, and the layout change would wait for the pins
+	 * with no deadline armed. Wait until it is in the tree (that is what
+	 * mmu_interval_read_begin() waits for) before mapping the window.
+	 */
+	mmu_interval_read_begin(&window->mni);
 
 	daxpin_window_mapping = window;
 	if (window->fail_map)

@@ -686,6 +686,28 @@ static void show_stack(pid_t pid, const char *why)
 }
 
 /*
+ * Once per run, at the first layout change blocked too long: have the
+ * kernel log the stacks of every task in uninterruptible sleep (SysRq w),
+ * so that what the change waits for - a worker, a PIN, a lock holder -
+ * can be read in the guest's kernel log afterwards.
+ */
+static void show_blocked_tasks(void)
+{
+	static int shown;
+	int fd;
+
+	if (shown++)
+		return;
+	fd = open("/proc/sysrq-trigger", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "w", 1) != 1)
+		fprintf(stderr, "# SysRq w failed: %s\n", strerror(errno));
+	else
+		fprintf(stderr, "# the kernel log has the stacks of the blocked tasks (SysRq w)\n");
+	if (fd >= 0)
+		close(fd);
+}
+
+/*
  * Read /proc/daxpin into sh->proc, in a child, so that a read stuck in
  * the kernel cannot hang the test: the length, or -1.
  */
@@ -1019,6 +1041,7 @@ TEST_F(stress, mixed_load)
 			    !sh->slot[i].reported) {
 				sh->slot[i].reported = 1;
 				show_stack(kids[i].pid, "blocked in a layout change");
+				show_blocked_tasks();
 				fail("%s of file %d under way for %llu ms (bound %d ms) from t=%.1f s; the guest stood still %llu ms of it",
 				     ch_op_name[sh->slot[i].op], sh->slot[i].file,
 				     (unsigned long long)((now - s) / 1000000),
