@@ -758,7 +758,7 @@ static int parse_entry(const char *line, struct proc_entry *e)
 {
 	int f;
 
-	if (sscanf(line, "%d %u %15s %*s %llx %llx %*s %lld %*u %4095s",
+	if (sscanf(line, "%d %u %15s %*s %llx %llx %*s %lld %*u %*u %4095s",
 		   &e->pid, &e->handle, e->state, &e->off, &e->len,
 		   &e->left_ms, e->path) != 7)
 		return 0;
