@@ -24,12 +24,25 @@
  * at which the window maps the file unwatched. The VMA owns the window
  * struct (vm_private_data) and frees it when it is closed.
  */
+#include <linux/delay.h>
 #include <linux/idr.h>
 #include <linux/kthread.h>
 #include <linux/mman.h>
+#include <linux/module.h>
 #include <linux/slab.h>
 
 #include "daxpin.h"
+
+/*
+ * Test only (ignored unless test_hooks=1): a zap of a window sleeps this
+ * long after it recalled, so holding that invalidation of the host mm open.
+ * The selftests make a window meanwhile (see daxpin_window_map()).
+ */
+#define DAXPIN_TEST_ZAP_STALL_MAX_MS	10000
+static unsigned int test_zap_stall_ms;
+module_param(test_zap_stall_ms, uint, 0644);
+MODULE_PARM_DESC(test_zap_stall_ms,
+		 "Test only, with test_hooks=1: a zap of a keeper window sleeps this long after recalling, in ms (at most 10000)");
 
 /*
  * Window slots: slot N is mapped at N << DAXPIN_WINDOW_SHIFT in the host,
@@ -120,6 +133,10 @@ static bool daxpin_window_invalidate(struct mmu_interval_notifier *mni,
 		((start - window->addr) >> PAGE_SHIFT);
 	daxpin_recall_range(window->dinode, first,
 			    first + ((end - start - 1) >> PAGE_SHIFT));
+	if (daxpin_test_hooks && READ_ONCE(test_zap_stall_ms) &&
+	    mmu_notifier_range_blockable(range))
+		msleep(min(READ_ONCE(test_zap_stall_ms),
+			   DAXPIN_TEST_ZAP_STALL_MAX_MS));
 	return true;
 }
 

@@ -51,6 +51,9 @@ FIXTURE_SETUP(safety)
 
 FIXTURE_TEARDOWN(safety)
 {
+	/* window_made_during_a_zap_hears_its_own may have failed midway. */
+	if (module_param_read("test_zap_stall_ms") > 0)
+		module_param_write("test_zap_stall_ms", "0");
 	if (self->dfd >= 0)
 		close(self->dfd);
 	if (self->ffd >= 0)
@@ -870,6 +873,89 @@ TEST_F_TIMEOUT(safety, writable_sparse_pin_beyond_fs_fails_with_enospc, 300)
  * (Last in this file: on the driver of its time, this sequence ends in a
  * use-after-free.)
  */
+/*
+ * A keeper window made while another file's layout change is zapping its
+ * own window must hear its own zaps. The MMU notifier core puts a notifier
+ * inserted during any invalidation of the host mm on a deferred list, deaf
+ * until every invalidation under way has ended; a window mapped in that
+ * time let a truncate of its file wait, with no recall and so no
+ * deadline, for pins nobody was told about (the 6.1 XFS soak). The test
+ * hook test_zap_stall_ms holds the first file's zap open for seconds
+ * after its recall, so the second window is made inside it for certain.
+ * On ext4 only the notifier tells daxpin of a truncate; on XFS the layout
+ * lease's break recalls too.
+ */
+#define ZAP_STALL_MS	3000
+TEST_F_TIMEOUT(safety, window_made_during_a_zap_hears_its_own, 90)
+{
+	int dfd2 = -1, ffd2 = -1, ret, kmsg, status;
+	struct daxpin_pin pa, pb;
+	struct daxpin_event ev = { 0 };
+	char path2[4096], stall[16];
+	pid_t pid_a, pid_b;
+	uint64_t t0, t1;
+
+	if (module_param_read("test_hooks") != 1)
+		SKIP(return, "module loaded without test_hooks=1: no test_zap_stall_ms");
+	ASSERT_EQ(0, module_param_read("test_zap_stall_ms"));
+	ASSERT_EQ(0, fill_file(self->ffd, 'a', FILE_SIZE));
+	ffd2 = make_file(env_or_die("DAXPIN_DAX_DIR"), "safety-test-2",
+			 FILE_SIZE, path2, sizeof(path2));
+	ASSERT_LE(0, ffd2);
+	ASSERT_EQ(0, fill_file(ffd2, 'b', FILE_SIZE));
+	dfd2 = daxpin_open();
+	ASSERT_LE(0, dfd2);
+	kmsg = kmsg_open();
+	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, 0, FILE_SIZE,
+			       DAXPIN_PIN_WRITE, LONG_DEADLINE_MS, &pa));
+
+	/* A zap of the first file's window, held open after its recall. */
+	snprintf(stall, sizeof(stall), "%d", ZAP_STALL_MS);
+	ASSERT_EQ(0, module_param_write("test_zap_stall_ms", stall));
+	pid_a = spawn_op(self->path, OP_TRUNCATE, FILE_SIZE);
+	ASSERT_LT(0, pid_a);
+	ret = next_event(self->dfd, PROMPT_MS, &ev);
+	EXPECT_EQ(0, ret);
+	EXPECT_EQ((__u32)DAXPIN_EVENT_RECALL, ev.type);
+
+	/* Meanwhile, a pin of a second file: a new window. */
+	t0 = now_ns();
+	ret = pin_range(dfd2, ffd2, 0, FILE_SIZE, DAXPIN_PIN_WRITE,
+			LONG_DEADLINE_MS, &pb);
+	t1 = now_ns();
+	EXPECT_EQ(0, module_param_write("test_zap_stall_ms", "0"));
+	ASSERT_EQ(0, ret);
+	TH_LOG("the second PIN took %llu ms, during a zap held open for %d ms",
+	       (unsigned long long)(t1 - t0) / 1000000, ZAP_STALL_MS);
+
+	/* A truncate of the second file must recall the second pin. */
+	pid_b = spawn_op(path2, OP_TRUNCATE, FILE_SIZE);
+	ASSERT_LT(0, pid_b);
+	ret = next_event(dfd2, ZAP_STALL_MS + PROMPT_MS, &ev);
+	EXPECT_EQ(0, ret) {
+		TH_LOG("no event within %d ms of the second file's truncate: its window's notifier did not hear the zap",
+		       ZAP_STALL_MS + PROMPT_MS);
+	}
+	if (!ret) {
+		EXPECT_EQ((__u32)DAXPIN_EVENT_RECALL, ev.type);
+		EXPECT_EQ(pb.out_handle, ev.handle);
+	}
+
+	/* Both truncates end once their pins go (whatever happened). */
+	EXPECT_EQ(0, unpin(dfd2, pb.out_handle));
+	EXPECT_EQ(0, unpin(self->dfd, pa.out_handle));
+	status = wait_child(pid_b, 2 * PROMPT_MS);
+	EXPECT_EQ(0, status);
+	status = wait_child(pid_a, ZAP_STALL_MS + 2 * PROMPT_MS);
+	EXPECT_EQ(0, status);
+	close(dfd2);
+	close(ffd2);
+	unlink(path2);
+	EXPECT_KMSG_CLEAN(kmsg);
+	if (kmsg >= 0)
+		close(kmsg);
+}
+
 TEST_F_TIMEOUT(safety, holder_cannot_touch_keepers, 90)
 {
 	struct region r[MAX_REGIONS];
