@@ -1055,13 +1055,27 @@ TEST_F(stress, mixed_load)
 			next_sample = now_ns() + SAMPLE_MS * 1000000ull;
 		}
 		if (now >= next_kill) {
-			int k = NCHANGERS + rnd() % NHOLDERS;
+			int j, k, first = rnd() % NHOLDERS;
+			bool killed = false;
 
-			if (kids[k].pid > 0 && !sh->holder_long[kids[k].id] &&
-			    !kill(kids[k].pid, SIGKILL))
+			/*
+			 * A holder chosen at random among those that may
+			 * die (not a long-lived one, not between lives);
+			 * none may just now: try again at the next round.
+			 */
+			for (j = 0; j < NHOLDERS && !killed; j++) {
+				k = NCHANGERS + (first + j) % NHOLDERS;
+				if (kids[k].pid > 0 &&
+				    !sh->holder_long[kids[k].id] &&
+				    !kill(kids[k].pid, SIGKILL))
+					killed = true;
+			}
+			if (killed) {
 				kills++;
-			next_kill = now + (KILL_EVERY_MS / 2 + rnd() % KILL_EVERY_MS) *
-				    1000000ull;
+				next_kill = now + (KILL_EVERY_MS / 2 +
+						   rnd() % KILL_EVERY_MS) *
+					    1000000ull;
+			}
 		}
 	}
 
