@@ -27,6 +27,8 @@
  *   4. Memory: the module's own count of a pin's bytes (mem_bytes of
  *      /proc/daxpin) for a 4 KiB pin and a 1 GiB pin, aligned and not;
  *      and a system-wide estimate from /proc/meminfo, labelled as such.
+ *   5. Truncate of a file nobody pinned, with daxpin loaded and with it
+ *      unloaded (the bench unloads and reloads it), rounds alternating.
  *
  * Environment (bench/guest/init.sh sets it):
  *   DAXPIN_DAX_DIR            the 2 MiB-aligned DAX file system (required)
@@ -37,6 +39,8 @@
  *   DAXPIN_BENCH_RUNS         timed runs of every phase (default 5)
  *   DAXPIN_BENCH_MAX_MB       largest size in MiB (default 1024)
  *   DAXPIN_BENCH_COMMIT, DAXPIN_BENCH_FS  printed in the header
+ *   DAXPIN_KO                 daxpin.ko, for section 5 (optional: without
+ *                             it section 5 says it did not run)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -51,6 +55,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1175,6 +1180,113 @@ static void pin_memory(int dfd, const char *dir, const char *label,
 	unlink(path);
 }
 
+/* ---- truncate with daxpin loaded and not ------------------------------ */
+
+#define TRUNC_FILE	(8 * MIB)
+#define TRUNC_ROUNDS	10	/* per state, alternating */
+#define TRUNC_PER_ROUND	10
+
+/* Unload daxpin (nothing of the bench's may hold it): 0 or -errno. */
+static int daxpin_unload(void)
+{
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		if (!syscall(SYS_delete_module, "daxpin", O_NONBLOCK))
+			return 0;
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EBUSY)
+			return -errno;
+		usleep(50 * 1000);
+	}
+	return -EBUSY;
+}
+
+static int daxpin_load(const char *ko)
+{
+	int fd = open(ko, O_RDONLY | O_CLOEXEC), ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = syscall(SYS_finit_module, fd, "", 0) ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+/*
+ * One sample: an 8 MiB file, allocated, written through a shared mapping
+ * (so the file has DAX entries and is mapped, the truncate's full path:
+ * zap, busy-page scan, freeing), truncated to 0 while mapped.
+ */
+static double truncate_once(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	double t0, t1;
+	void *p;
+
+	if (fd < 0)
+		die(path, errno);
+	if (fallocate(fd, 0, 0, TRUNC_FILE))
+		die("fallocate", errno);
+	p = mmap(NULL, TRUNC_FILE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		die("mmap", errno);
+	touch(p, TRUNC_FILE);
+	t0 = now_us();
+	if (ftruncate(fd, 0))
+		die("ftruncate", errno);
+	t1 = now_us();
+	munmap(p, TRUNC_FILE);
+	close(fd);
+	return t1 - t0;
+}
+
+static void truncate_overhead(const char *dir)
+{
+	static double with[TRUNC_ROUNDS * TRUNC_PER_ROUND];
+	static double without[TRUNC_ROUNDS * TRUNC_PER_ROUND];
+	const char *ko = getenv("DAXPIN_KO");
+	int r, i, nw = 0, nwo = 0, ret;
+	char path[4200];
+	double ratio;
+
+	printf("\n5. Truncate of an unpinned 8 MiB file (mapped, every page written), daxpin loaded and not\n");
+	if (!ko) {
+		printf("   not measured: DAXPIN_KO is not set\n");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/daxpin-bench-truncate", dir);
+	truncate_once(path);	/* warm-up, loaded */
+	/* Unloaded first, so that the last round leaves daxpin loaded. */
+	for (r = 0; r < 2 * TRUNC_ROUNDS; r++) {
+		int loaded = r % 2;
+
+		ret = loaded ? daxpin_load(ko) : daxpin_unload();
+		if (ret) {
+			/* A failed load leaves daxpin out: the bench's rmmod check fails. */
+			printf("   not measured: %s daxpin failed: %s\n",
+			       loaded ? "loading" : "unloading", strerror(-ret));
+			unlink(path);
+			return;
+		}
+		truncate_once(path);	/* untimed: the state's first */
+		for (i = 0; i < TRUNC_PER_ROUND; i++) {
+			if (loaded)
+				with[nw++] = truncate_once(path);
+			else
+				without[nwo++] = truncate_once(path);
+		}
+	}
+	unlink(path);
+	ratio = median(with, nw) / median(without, nwo);
+	printf("   %-34s %10s %10s %10s %6s\n", "", "p50 us", "min us", "max us", "n");
+	printf("   %-34s %10.0f %10.0f %10.0f %6d\n", "daxpin loaded", median(with, nw),
+	       quantile(with, nw, 0), quantile(with, nw, 1), nw);
+	printf("   %-34s %10.0f %10.0f %10.0f %6d\n", "daxpin not loaded", median(without, nwo),
+	       quantile(without, nwo, 0), quantile(without, nwo, 1), nwo);
+	printf("   ratio p50 loaded / not loaded: %.3f (goal 1.00 +- 0.03: %s)\n",
+	       ratio, ratio >= 0.97 && ratio <= 1.03 ? "met" : "MISSED");
+}
+
 static void header(void)
 {
 	const char *commit = getenv("DAXPIN_BENCH_COMMIT");
@@ -1232,5 +1344,6 @@ int main(void)
 	pin_memory(dfd, udir, "unaligned",
 		   max_size() < 1024 * MIB ? max_size() : 1024 * MIB);
 	close(dfd);
+	truncate_overhead(dir);
 	return 0;
 }
