@@ -170,33 +170,34 @@ struct daxpin_run {
  *	since mappings are not inherited across fork
  */
 struct daxpin_range {
+	/* Ordered so that no padding is left: /proc/daxpin shows its size. */
 	struct kref kref;
+	u32 handle;
 	struct daxpin_ctx *ctx;
 	struct daxpin_inode *dinode;
-	u32 handle;
 	u32 flags;
+	unsigned int state;
 	struct interval_tree_node it;
 	struct rw_semaphore map_lock;
-	unsigned int state;
 	unsigned int revoke_reason;
 	unsigned int deadline_ms;
 	u64 deadline_ns;
 	struct daxpin_run *runs;
-	unsigned int nr_runs;
 	size_t runs_size;
 	unsigned long npages;
+	unsigned int nr_runs;
+	u32 cookie;
+	pgoff_t cookie_pgoff;
 	struct mm_struct *acct_mm;
 	struct list_head ev_node;
 	unsigned long ev_pending;
 	u64 ev_deadline_ns;
 	u32 ev_reason;
-	bool ev_dead;
-	struct list_head work_node;
 	unsigned int work_reason;
-	u32 cookie;
-	pgoff_t cookie_pgoff;
-	bool published;
+	struct list_head work_node;
 	struct xarray mappers;
+	bool ev_dead;
+	bool published;
 };
 
 /**
@@ -324,6 +325,8 @@ long daxpin_dispatch_ioctl(struct daxpin_ctx *ctx, unsigned int cmd,
 /* pin.c */
 /* How often drained pins are checked for idle pages. */
 #define DAXPIN_DRAIN_POLL_MS	100
+int daxpin_pins_init(void);
+void daxpin_pins_exit(void);
 int daxpin_cmd_pin(struct daxpin_ucmd *ucmd);
 int daxpin_cmd_unpin(struct daxpin_ucmd *ucmd);
 int daxpin_cmd_query(struct daxpin_ucmd *ucmd);

@@ -138,9 +138,12 @@ static int __init daxpin_init(void)
 	daxpin_misc.mode = dev_mode;
 	daxpin_test_init();
 
-	ret = daxpin_host_init();
+	ret = daxpin_pins_init();
 	if (ret)
 		return ret;
+	ret = daxpin_host_init();
+	if (ret)
+		goto out_pins;
 	ret = daxpin_inodes_init();
 	if (ret)
 		goto out_host;
@@ -163,6 +166,8 @@ out_inodes:
 	daxpin_inodes_exit();
 out_host:
 	daxpin_host_exit();
+out_pins:
+	daxpin_pins_exit();
 	return ret;
 }
 
@@ -179,6 +184,7 @@ static void __exit daxpin_exit(void)
 	daxpin_inodes_exit();
 	daxpin_map_exit();
 	daxpin_host_exit();
+	daxpin_pins_exit();
 }
 
 module_init(daxpin_init);

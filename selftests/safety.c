@@ -882,8 +882,8 @@ TEST_F_TIMEOUT(safety, writable_sparse_pin_beyond_fs_fails_with_enospc, 300)
  * deadline, for pins nobody was told about (the 6.1 XFS soak). The test
  * hook test_zap_stall_ms holds the first file's zap open for seconds
  * after its recall, so the second window is made inside it for certain.
- * On ext4 only the notifier tells daxpin of a truncate; on XFS the layout
- * lease's break recalls too.
+ * Without the wait for the notifier, the second truncate went unheard on
+ * XFS and ext4 alike (docs/safety-failing-first.md).
  */
 #define ZAP_STALL_MS	3000
 TEST_F_TIMEOUT(safety, window_made_during_a_zap_hears_its_own, 90)
