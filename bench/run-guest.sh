@@ -78,6 +78,7 @@ if [ "$mode" = benchmark ]; then
 	append+=" bench_commit=$(git -C "$TOP_DIR" describe --always --dirty --abbrev=12)"
 	append+=${BENCH_RUNS:+ bench_runs=$BENCH_RUNS}
 	append+=${BENCH_MAX_MB:+ bench_max_mb=$BENCH_MAX_MB}
+	append+=${BENCH_SECTIONS:+ bench_sections=$BENCH_SECTIONS}
 else
 	# The third region, for the 2 MiB-aligned file system, is 384 MiB
 	# (mkfs.xfs wants 300 MB) at 2624 MiB, 2 MiB-aligned and apart from

@@ -187,6 +187,8 @@ if [ "$mode" = benchmark ]; then
 	export DAXPIN_BENCH_COMMIT DAXPIN_BENCH_FS=$fs
 	runs=$(arg bench_runs); [ -n "$runs" ] && export DAXPIN_BENCH_RUNS=$runs
 	max_mb=$(arg bench_max_mb); [ -n "$max_mb" ] && export DAXPIN_BENCH_MAX_MB=$max_mb
+	sections=$(arg bench_sections)
+	[ -n "$sections" ] && export DAXPIN_BENCH_SECTIONS=$sections
 else
 	mkdir -p /mnt/dax /mnt/nodax
 	bench_check "$fs file system with -o dax=always on /dev/pmem0" \

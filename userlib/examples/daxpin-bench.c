@@ -39,6 +39,8 @@
  *   DAXPIN_BENCH_RUNS         timed runs of every phase (default 5)
  *   DAXPIN_BENCH_MAX_MB       largest size in MiB (default 1024)
  *   DAXPIN_BENCH_COMMIT, DAXPIN_BENCH_FS  printed in the header
+ *   DAXPIN_BENCH_SECTIONS     the sections to run, as digits ("15"); unset: all
+ *   DAXPIN_BENCH_TRUNC_ROUNDS rounds per state of section 5 (default 20)
  *   DAXPIN_KO                 daxpin.ko, for section 5 (optional: without
  *                             it section 5 says it did not run)
  */
@@ -1183,7 +1185,7 @@ static void pin_memory(int dfd, const char *dir, const char *label,
 /* ---- truncate with daxpin loaded and not ------------------------------ */
 
 #define TRUNC_FILE	(8 * MIB)
-#define TRUNC_ROUNDS	10	/* per state, alternating */
+#define TRUNC_ROUNDS_MAX	100	/* per state, alternating */
 #define TRUNC_PER_ROUND	10
 
 /* Unload daxpin (nothing of the bench's may hold it): 0 or -errno. */
@@ -1242,13 +1244,20 @@ static double truncate_once(const char *path)
 
 static void truncate_overhead(const char *dir)
 {
-	static double with[TRUNC_ROUNDS * TRUNC_PER_ROUND];
-	static double without[TRUNC_ROUNDS * TRUNC_PER_ROUND];
+	static double with[TRUNC_ROUNDS_MAX * TRUNC_PER_ROUND];
+	static double without[TRUNC_ROUNDS_MAX * TRUNC_PER_ROUND];
+	static double odd[TRUNC_ROUNDS_MAX * TRUNC_PER_ROUND / 2 + TRUNC_PER_ROUND];
+	static double even[TRUNC_ROUNDS_MAX * TRUNC_PER_ROUND / 2 + TRUNC_PER_ROUND];
+	static double pair[TRUNC_ROUNDS_MAX];
 	const char *ko = getenv("DAXPIN_KO");
-	int r, i, nw = 0, nwo = 0, ret;
+	const char *s = getenv("DAXPIN_BENCH_TRUNC_ROUNDS");
+	int rounds = s ? atoi(s) : 20, r, i, nw = 0, nwo = 0, no = 0, ne = 0;
+	double round_med[2] = { 0, 0 }, ratio, aa;
 	char path[4200];
-	double ratio;
+	int ret;
 
+	if (rounds < 2 || rounds > TRUNC_ROUNDS_MAX)
+		rounds = 20;
 	printf("\n5. Truncate of an unpinned 8 MiB file (mapped, every page written), daxpin loaded and not\n");
 	if (!ko) {
 		printf("   not measured: DAXPIN_KO is not set\n");
@@ -1256,9 +1265,14 @@ static void truncate_overhead(const char *dir)
 	}
 	snprintf(path, sizeof(path), "%s/daxpin-bench-truncate", dir);
 	truncate_once(path);	/* warm-up, loaded */
-	/* Unloaded first, so that the last round leaves daxpin loaded. */
-	for (r = 0; r < 2 * TRUNC_ROUNDS; r++) {
+	/*
+	 * Rounds alternate: unloaded, loaded, unloaded, ... so that the last
+	 * leaves daxpin loaded. Each round: one untimed truncate, then
+	 * TRUNC_PER_ROUND timed ones.
+	 */
+	for (r = 0; r < 2 * rounds; r++) {
 		int loaded = r % 2;
+		double one[TRUNC_PER_ROUND];
 
 		ret = loaded ? daxpin_load(ko) : daxpin_unload();
 		if (ret) {
@@ -1268,23 +1282,47 @@ static void truncate_overhead(const char *dir)
 			unlink(path);
 			return;
 		}
-		truncate_once(path);	/* untimed: the state's first */
+		truncate_once(path);
 		for (i = 0; i < TRUNC_PER_ROUND; i++) {
-			if (loaded)
-				with[nw++] = truncate_once(path);
-			else
-				without[nwo++] = truncate_once(path);
+			one[i] = truncate_once(path);
+			if (loaded) {
+				with[nw++] = one[i];
+			} else {
+				without[nwo++] = one[i];
+				if ((r / 2) % 2)
+					odd[no++] = one[i];
+				else
+					even[ne++] = one[i];
+			}
 		}
+		round_med[loaded] = median(one, TRUNC_PER_ROUND);
+		if (loaded)
+			pair[r / 2] = round_med[1] / round_med[0];
 	}
 	unlink(path);
 	ratio = median(with, nw) / median(without, nwo);
+	aa = median(odd, no) / median(even, ne);
+	printf("   %d rounds per state, %d truncates timed per round, rounds alternating\n",
+	       rounds, TRUNC_PER_ROUND);
 	printf("   %-34s %10s %10s %10s %6s\n", "", "p50 us", "min us", "max us", "n");
 	printf("   %-34s %10.0f %10.0f %10.0f %6d\n", "daxpin loaded", median(with, nw),
 	       quantile(with, nw, 0), quantile(with, nw, 1), nw);
 	printf("   %-34s %10.0f %10.0f %10.0f %6d\n", "daxpin not loaded", median(without, nwo),
 	       quantile(without, nwo, 0), quantile(without, nwo, 1), nwo);
+	printf("   median of the per-round ratios (loaded round / the unloaded round before it): %.3f\n",
+	       median(pair, rounds));
+	printf("   the method's own spread: not loaded, alternate rounds against each other: %.3f\n",
+	       aa);
 	printf("   ratio p50 loaded / not loaded: %.3f (goal 1.00 +- 0.03: %s)\n",
 	       ratio, ratio >= 0.97 && ratio <= 1.03 ? "met" : "MISSED");
+}
+
+/* Whether DAXPIN_BENCH_SECTIONS (digits, e.g. "25"; unset: all) has @n. */
+static int section(int n)
+{
+	const char *s = getenv("DAXPIN_BENCH_SECTIONS");
+
+	return !s || !*s || strchr(s, '0' + n);
 }
 
 static void header(void)
@@ -1336,14 +1374,20 @@ int main(void)
 	fs[0].label = "aligned";
 	fs[1].dir = udir;
 	fs[1].label = "unaligned";
-	registration_cost(dfd, fs);
-	recall_latency(dfd, dir);
-	many_pins(dir);
-	pin_memory(dfd, dir, "aligned",
-		   max_size() < 1024 * MIB ? max_size() : 1024 * MIB);
-	pin_memory(dfd, udir, "unaligned",
-		   max_size() < 1024 * MIB ? max_size() : 1024 * MIB);
+	if (section(1))
+		registration_cost(dfd, fs);
+	if (section(2))
+		recall_latency(dfd, dir);
+	if (section(3))
+		many_pins(dir);
+	if (section(4)) {
+		pin_memory(dfd, dir, "aligned",
+			   max_size() < 1024 * MIB ? max_size() : 1024 * MIB);
+		pin_memory(dfd, udir, "unaligned",
+			   max_size() < 1024 * MIB ? max_size() : 1024 * MIB);
+	}
 	close(dfd);
-	truncate_overhead(dir);
+	if (section(5))
+		truncate_overhead(dir);
 	return 0;
 }
