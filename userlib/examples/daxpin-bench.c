@@ -41,6 +41,8 @@
  *   DAXPIN_BENCH_COMMIT, DAXPIN_BENCH_FS  printed in the header
  *   DAXPIN_BENCH_SECTIONS     the sections to run, as digits ("15"); unset: all
  *   DAXPIN_BENCH_TRUNC_ROUNDS rounds per state of section 5 (default 20)
+ *   DAXPIN_BENCH_TRUNC_CONTROL 1: section 5's "not loaded" rounds reload
+ *                             daxpin instead (the alternation's own effect)
  *   DAXPIN_KO                 daxpin.ko, for section 5 (optional: without
  *                             it section 5 says it did not run)
  */
@@ -1187,6 +1189,7 @@ static void pin_memory(int dfd, const char *dir, const char *label,
 #define TRUNC_FILE	(8 * MIB)
 #define TRUNC_ROUNDS_MAX	100	/* per state, alternating */
 #define TRUNC_PER_ROUND	10
+#define TRUNC_SETTLE_MS	500
 
 /* Unload daxpin (nothing of the bench's may hold it): 0 or -errno. */
 static int daxpin_unload(void)
@@ -1251,6 +1254,8 @@ static void truncate_overhead(const char *dir)
 	static double pair[TRUNC_ROUNDS_MAX];
 	const char *ko = getenv("DAXPIN_KO");
 	const char *s = getenv("DAXPIN_BENCH_TRUNC_ROUNDS");
+	const char *c = getenv("DAXPIN_BENCH_TRUNC_CONTROL");
+	int control = c && *c == '1';
 	int rounds = s ? atoi(s) : 20, r, i, nw = 0, nwo = 0, no = 0, ne = 0;
 	double round_med[2] = { 0, 0 }, ratio, aa;
 	char path[4200];
@@ -1274,7 +1279,14 @@ static void truncate_overhead(const char *dir)
 		int loaded = r % 2;
 		double one[TRUNC_PER_ROUND];
 
+		/*
+		 * The control (DAXPIN_BENCH_TRUNC_CONTROL=1): the "unloaded"
+		 * rounds unload and load again, so both states are loaded and
+		 * any difference is the alternation's own.
+		 */
 		ret = loaded ? daxpin_load(ko) : daxpin_unload();
+		if (!ret && !loaded && control)
+			ret = daxpin_load(ko);
 		if (ret) {
 			/* A failed load leaves daxpin out: the bench's rmmod check fails. */
 			printf("   not measured: %s daxpin failed: %s\n",
@@ -1282,7 +1294,10 @@ static void truncate_overhead(const char *dir)
 			unlink(path);
 			return;
 		}
-		truncate_once(path);
+		/* Let what a load or unload leaves behind (work, RCU) settle. */
+		usleep(TRUNC_SETTLE_MS * 1000);
+		for (i = 0; i < 3; i++)
+			truncate_once(path);
 		for (i = 0; i < TRUNC_PER_ROUND; i++) {
 			one[i] = truncate_once(path);
 			if (loaded) {
@@ -1302,8 +1317,10 @@ static void truncate_overhead(const char *dir)
 	unlink(path);
 	ratio = median(with, nw) / median(without, nwo);
 	aa = median(odd, no) / median(even, ne);
-	printf("   %d rounds per state, %d truncates timed per round, rounds alternating\n",
-	       rounds, TRUNC_PER_ROUND);
+	printf("   %d rounds per state, %d truncates timed per round (after %d ms and 3 untimed), rounds alternating\n",
+	       rounds, TRUNC_PER_ROUND, TRUNC_SETTLE_MS);
+	if (control)
+		printf("   CONTROL RUN: the \"not loaded\" rounds unloaded and loaded daxpin again\n");
 	printf("   %-34s %10s %10s %10s %6s\n", "", "p50 us", "min us", "max us", "n");
 	printf("   %-34s %10.0f %10.0f %10.0f %6d\n", "daxpin loaded", median(with, nw),
 	       quantile(with, nw, 0), quantile(with, nw, 1), nw);
