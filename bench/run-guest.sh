@@ -79,7 +79,6 @@ if [ "$mode" = benchmark ]; then
 	append+=${BENCH_RUNS:+ bench_runs=$BENCH_RUNS}
 	append+=${BENCH_MAX_MB:+ bench_max_mb=$BENCH_MAX_MB}
 	append+=${BENCH_SECTIONS:+ bench_sections=$BENCH_SECTIONS}
-	append+=${BENCH_TRUNC_CONTROL:+ bench_trunc_control=$BENCH_TRUNC_CONTROL}
 else
 	# The third region, for the 2 MiB-aligned file system, is 384 MiB
 	# (mkfs.xfs wants 300 MB) at 2624 MiB, 2 MiB-aligned and apart from

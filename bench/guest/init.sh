@@ -189,8 +189,6 @@ if [ "$mode" = benchmark ]; then
 	max_mb=$(arg bench_max_mb); [ -n "$max_mb" ] && export DAXPIN_BENCH_MAX_MB=$max_mb
 	sections=$(arg bench_sections)
 	[ -n "$sections" ] && export DAXPIN_BENCH_SECTIONS=$sections
-	control=$(arg bench_trunc_control)
-	[ -n "$control" ] && export DAXPIN_BENCH_TRUNC_CONTROL=$control
 else
 	mkdir -p /mnt/dax /mnt/nodax
 	bench_check "$fs file system with -o dax=always on /dev/pmem0" \

@@ -41,8 +41,6 @@
  *   DAXPIN_BENCH_COMMIT, DAXPIN_BENCH_FS  printed in the header
  *   DAXPIN_BENCH_SECTIONS     the sections to run, as digits ("15"); unset: all
  *   DAXPIN_BENCH_TRUNC_ROUNDS rounds per state of section 5 (default 20)
- *   DAXPIN_BENCH_TRUNC_CONTROL 1: section 5's "not loaded" rounds reload
- *                             daxpin instead (the alternation's own effect)
  *   DAXPIN_KO                 daxpin.ko, for section 5 (optional: without
  *                             it section 5 says it did not run)
  */
@@ -1254,8 +1252,6 @@ static void truncate_overhead(const char *dir)
 	static double pair[TRUNC_ROUNDS_MAX];
 	const char *ko = getenv("DAXPIN_KO");
 	const char *s = getenv("DAXPIN_BENCH_TRUNC_ROUNDS");
-	const char *c = getenv("DAXPIN_BENCH_TRUNC_CONTROL");
-	int control = c && *c == '1';
 	int rounds = s ? atoi(s) : 20, r, i, nw = 0, nwo = 0, no = 0, ne = 0;
 	double round_med[2] = { 0, 0 }, ratio, aa;
 	char path[4200];
@@ -1279,14 +1275,7 @@ static void truncate_overhead(const char *dir)
 		int loaded = r % 2;
 		double one[TRUNC_PER_ROUND];
 
-		/*
-		 * The control (DAXPIN_BENCH_TRUNC_CONTROL=1): the "unloaded"
-		 * rounds unload and load again, so both states are loaded and
-		 * any difference is the alternation's own.
-		 */
 		ret = loaded ? daxpin_load(ko) : daxpin_unload();
-		if (!ret && !loaded && control)
-			ret = daxpin_load(ko);
 		if (ret) {
 			/* A failed load leaves daxpin out: the bench's rmmod check fails. */
 			printf("   not measured: %s daxpin failed: %s\n",
@@ -1319,8 +1308,6 @@ static void truncate_overhead(const char *dir)
 	aa = median(odd, no) / median(even, ne);
 	printf("   %d rounds per state, %d truncates timed per round (after %d ms and 3 untimed), rounds alternating\n",
 	       rounds, TRUNC_PER_ROUND, TRUNC_SETTLE_MS);
-	if (control)
-		printf("   CONTROL RUN: the \"not loaded\" rounds unloaded and loaded daxpin again\n");
 	printf("   %-34s %10s %10s %10s %6s\n", "", "p50 us", "min us", "max us", "n");
 	printf("   %-34s %10.0f %10.0f %10.0f %6d\n", "daxpin loaded", median(with, nw),
 	       quantile(with, nw, 0), quantile(with, nw, 1), nw);
