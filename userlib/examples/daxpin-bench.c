@@ -29,6 +29,9 @@
  *      and a system-wide estimate from /proc/meminfo, labelled as such.
  *   5. Truncate of a file nobody pinned, with daxpin loaded and with it
  *      unloaded (the bench unloads and reloads it), rounds alternating.
+ *   6. RDMA WRITE and READ bandwidth (RC, 64 KiB messages) into a daxpin
+ *      mapping and into anonymous memory, rounds interleaved (it runs
+ *      before 5, which needs every daxpin file closed).
  *
  * Environment (bench/guest/init.sh sets it):
  *   DAXPIN_DAX_DIR            the 2 MiB-aligned DAX file system (required)
@@ -1198,6 +1201,240 @@ static void pin_memory(int dfd, const char *dir, const char *label,
 	unlink(path);
 }
 
+/* ---- RDMA bandwidth into a pin ----------------------------------------- */
+
+#define BW_TARGET	(64 * MIB)	/* each target buffer */
+#define BW_BYTES	(256 * MIB)	/* moved per run */
+#define BW_MSG		(64 * KIB)
+#define BW_DEPTH	16
+
+struct bw {
+	struct rdma r;
+	struct ibv_cq *cq;
+	struct ibv_qp *qa, *qb;	/* qa posts, qb answers */
+	char *src;
+	struct ibv_mr *src_mr;
+};
+
+static struct ibv_qp *bw_qp(struct bw *b)
+{
+	struct ibv_qp_init_attr a = {
+		.send_cq = b->cq, .recv_cq = b->cq, .qp_type = IBV_QPT_RC,
+		.cap = { .max_send_wr = BW_DEPTH, .max_recv_wr = 1,
+			 .max_send_sge = 1, .max_recv_sge = 1 },
+	};
+	struct ibv_qp *qp = ibv_create_qp(b->r.pd, &a);
+
+	if (!qp)
+		die("ibv_create_qp", errno);
+	return qp;
+}
+
+/* INIT, RTR to @dest on this port's RoCE v2 GID, RTS: loopback. */
+static void bw_connect(struct ibv_qp *qp, uint32_t dest, int gid_index,
+		       const union ibv_gid *gid, enum ibv_mtu mtu, int rd_atom)
+{
+	struct ibv_qp_attr a = {
+		.qp_state = IBV_QPS_INIT, .port_num = 1,
+		.qp_access_flags = IBV_ACCESS_LOCAL_WRITE |
+				   IBV_ACCESS_REMOTE_WRITE |
+				   IBV_ACCESS_REMOTE_READ,
+	};
+
+	if (ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_PKEY_INDEX |
+			  IBV_QP_PORT | IBV_QP_ACCESS_FLAGS))
+		die("ibv_modify_qp INIT", errno);
+	memset(&a, 0, sizeof(a));
+	a.qp_state = IBV_QPS_RTR;
+	a.path_mtu = mtu;
+	a.dest_qp_num = dest;
+	a.max_dest_rd_atomic = rd_atom;
+	a.min_rnr_timer = 12;
+	a.ah_attr.is_global = 1;
+	a.ah_attr.grh.dgid = *gid;
+	a.ah_attr.grh.sgid_index = gid_index;
+	a.ah_attr.grh.hop_limit = 1;
+	a.ah_attr.port_num = 1;
+	if (ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU |
+			  IBV_QP_DEST_QPN | IBV_QP_RQ_PSN |
+			  IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER))
+		die("ibv_modify_qp RTR", errno);
+	memset(&a, 0, sizeof(a));
+	a.qp_state = IBV_QPS_RTS;
+	a.timeout = 14;
+	a.retry_cnt = 7;
+	a.rnr_retry = 7;
+	a.max_rd_atomic = rd_atom;
+	if (ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_TIMEOUT |
+			  IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY | IBV_QP_SQ_PSN |
+			  IBV_QP_MAX_QP_RD_ATOMIC))
+		die("ibv_modify_qp RTS", errno);
+}
+
+static void bw_open(struct bw *b)
+{
+	struct ibv_device_attr dattr;
+	struct ibv_port_attr pattr;
+	struct ibv_gid_entry e;
+	union ibv_gid gid;
+	int i, gi = 0, rd;
+
+	rdma_open(&b->r);
+	if (ibv_query_device(b->r.ctx, &dattr) ||
+	    ibv_query_port(b->r.ctx, 1, &pattr))
+		die("ibv_query_device/port", errno);
+	for (i = 0; i < pattr.gid_tbl_len; i++)
+		if (!ibv_query_gid_ex(b->r.ctx, 1, i, &e, 0) &&
+		    e.gid_type == IBV_GID_TYPE_ROCE_V2) {
+			gi = i;
+			break;
+		}
+	if (ibv_query_gid(b->r.ctx, 1, gi, &gid))
+		die("ibv_query_gid", errno);
+	rd = dattr.max_qp_rd_atom < BW_DEPTH ? dattr.max_qp_rd_atom : BW_DEPTH;
+	b->cq = ibv_create_cq(b->r.ctx, 2 * BW_DEPTH, NULL, NULL, 0);
+	if (!b->cq)
+		die("ibv_create_cq", errno);
+	b->qa = bw_qp(b);
+	b->qb = bw_qp(b);
+	bw_connect(b->qa, b->qb->qp_num, gi, &gid, pattr.active_mtu, rd);
+	bw_connect(b->qb, b->qa->qp_num, gi, &gid, pattr.active_mtu, rd);
+	b->src = anon_buffer(BW_TARGET, 0);
+	memset(b->src, 0x5a, BW_TARGET);
+	b->src_mr = ibv_reg_mr(b->r.pd, b->src, BW_TARGET, MR_ACCESS);
+	if (!b->src_mr)
+		die("ibv_reg_mr (source)", errno);
+}
+
+static void bw_close(struct bw *b)
+{
+	ibv_dereg_mr(b->src_mr);
+	munmap(b->src, BW_TARGET);
+	ibv_destroy_qp(b->qa);
+	ibv_destroy_qp(b->qb);
+	ibv_destroy_cq(b->cq);
+	rdma_close(&b->r);
+}
+
+/* Move BW_BYTES by @op between the source and @dst (MR @mr): MB/s. */
+static double bw_run(struct bw *b, enum ibv_wr_opcode op, char *dst,
+		     struct ibv_mr *mr)
+{
+	size_t posted = 0, done = 0;
+	struct ibv_wc wc[BW_DEPTH];
+	int inflight = 0, n, i;
+	double t0 = now_us();
+
+	while (done < BW_BYTES) {
+		while (inflight < BW_DEPTH && posted < BW_BYTES) {
+			size_t off = posted % BW_TARGET;
+			struct ibv_sge sge = {
+				.addr = (uintptr_t)b->src + off,
+				.length = BW_MSG, .lkey = b->src_mr->lkey,
+			};
+			struct ibv_send_wr wr = {
+				.sg_list = &sge, .num_sge = 1, .opcode = op,
+				.send_flags = IBV_SEND_SIGNALED,
+			}, *bad;
+
+			wr.wr.rdma.remote_addr = (uintptr_t)dst + off;
+			wr.wr.rdma.rkey = mr->rkey;
+			if (ibv_post_send(b->qa, &wr, &bad))
+				die("ibv_post_send", errno);
+			posted += BW_MSG;
+			inflight++;
+		}
+		n = ibv_poll_cq(b->cq, BW_DEPTH, wc);
+		if (n < 0)
+			die("ibv_poll_cq", EIO);
+		for (i = 0; i < n; i++) {
+			if (wc[i].status != IBV_WC_SUCCESS) {
+				fprintf(stderr, "daxpin-bench: %s\n",
+					ibv_wc_status_str(wc[i].status));
+				die("RDMA work completion", EIO);
+			}
+			done += BW_MSG;
+			inflight--;
+		}
+	}
+	return BW_BYTES / (now_us() - t0);	/* bytes per us = MB/s */
+}
+
+/*
+ * The same verbs path perftest's ib_write_bw and ib_read_bw take (RC, 64
+ * KiB messages), into a daxpin mapping and into anonymous memory, rounds
+ * interleaved. perftest itself cannot register a daxpin range until it
+ * is told how (issue 9's preload shim).
+ */
+static void rdma_bandwidth(int dfd, const char *dir)
+{
+	double v[4][MAX_RUNS];	/* anon W, pin W, anon R, pin R */
+	static const char *const name[4] = {
+		"WRITE into anonymous memory", "WRITE into a daxpin pin",
+		"READ from anonymous memory", "READ from a daxpin pin",
+	};
+	struct ibv_mr *amr, *pmr;
+	char path[4200], *anon, *map;
+	uint64_t moff;
+	struct bw b;
+	uint32_t h;
+	int ffd, r, k;
+
+	printf("\n6. RDMA bandwidth over %s, loopback RC QPs, %lu KiB messages, %d in flight, %lu MiB per run, %d runs\n",
+	       getenv("DAXPIN_RDMA_DEV"), BW_MSG / KIB, BW_DEPTH,
+	       BW_BYTES / MIB, runs);
+	bw_open(&b);
+	anon = anon_buffer(BW_TARGET, 0);
+	amr = ibv_reg_mr(b.r.pd, anon, BW_TARGET, MR_ACCESS);
+	if (!amr)
+		die("ibv_reg_mr (anonymous)", errno);
+	snprintf(path, sizeof(path), "%s/daxpin-bench-bw", dir);
+	ffd = make_file(path, BW_TARGET, 0);
+	pin(dfd, ffd, 0, BW_TARGET, &h, &moff);
+	map = mmap(NULL, BW_TARGET, PROT_READ | PROT_WRITE, MAP_SHARED, dfd,
+		   moff);
+	if (map == MAP_FAILED)
+		die("mmap of the pin", errno);
+	pmr = ibv_reg_mr(b.r.pd, map, BW_TARGET, MR_ACCESS);
+	if (!pmr)
+		die("ibv_reg_mr (daxpin mapping)", errno);
+	/* Warm-up, and proof that the WRITEs land in the file. */
+	bw_run(&b, IBV_WR_RDMA_WRITE, map, pmr);
+	if (map[0] != 0x5a || map[BW_TARGET - 1] != 0x5a)
+		die("RDMA WRITE into the pin did not land", EIO);
+	bw_run(&b, IBV_WR_RDMA_WRITE, anon, amr);
+	for (r = 0; r < runs; r++) {
+		/* Every other round the pin goes first. */
+		for (k = 0; k < 4; k++) {
+			int j = r % 2 ? k ^ 1 : k;
+
+			v[j][r] = bw_run(&b, j < 2 ? IBV_WR_RDMA_WRITE :
+					 IBV_WR_RDMA_READ,
+					 j % 2 ? map : anon, j % 2 ? pmr : amr);
+		}
+	}
+	printf("   %-32s %10s %10s %10s\n", "", "MB/s p50", "min", "max");
+	for (k = 0; k < 4; k++)
+		printf("   %-32s %10.0f %10.0f %10.0f\n", name[k],
+		       median(v[k], runs), quantile(v[k], runs, 0),
+		       quantile(v[k], runs, 1));
+	for (k = 0; k < 4; k += 2) {
+		double ratio = median(v[k + 1], runs) / median(v[k], runs);
+
+		printf("   %s: pin / anonymous %.3f (goal >= 0.95: %s)\n",
+		       k ? "READ " : "WRITE", ratio,
+		       ratio >= 0.95 ? "met" : "MISSED");
+	}
+	ibv_dereg_mr(pmr);
+	munmap(map, BW_TARGET);
+	unpin(dfd, h);
+	close(ffd);
+	unlink(path);
+	ibv_dereg_mr(amr);
+	munmap(anon, BW_TARGET);
+	bw_close(&b);
+}
+
 /* ---- truncate with daxpin loaded and not ------------------------------ */
 
 #define TRUNC_FILE	(8 * MIB)
@@ -1407,6 +1644,8 @@ int main(void)
 		pin_memory(dfd, udir, "unaligned",
 			   max_size() < 1024 * MIB ? max_size() : 1024 * MIB);
 	}
+	if (section(6))
+		rdma_bandwidth(dfd, dir);
 	close(dfd);
 	if (section(5))
 		truncate_overhead(dir);
