@@ -202,6 +202,8 @@ fi
 
 # --- soft-RoCE --------------------------------------------------------
 setup_rxe() {
+	# rdma_rxe on 6.1 needs crc32_generic loaded first; 7.2 has no such
+	# module (its crc32 is a built-in library), hence no check on it.
 	modprobe -q crc32_generic; modprobe -q rdma_rxe && modprobe -q ib_uverbs &&
 	modprobe -q rdma_ucm || return 1
 	# A built-in dummy driver (the debug kernel) makes dummy0 itself.
