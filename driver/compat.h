@@ -54,18 +54,40 @@ static inline void daxpin_vm_flags_clear(struct vm_area_struct *vma,
 }
 
 /*
- * Whether someone other than @nr_pins of daxpin's own live pins holds a
- * reference to an fsdax page. Each of those pins holds one reference
- * (FOLL_GET) on it. Up to 6.14 an idle fsdax page has a reference count of
- * 1 (dax_layout_busy_page() looks for more than that); 6.15 gave fsdax
- * folios ordinary counts, idle at 0.
+ * References on fsdax pages. Up to 6.14 each page is counted on its own,
+ * and an idle one has a count of 1 (dax_layout_busy_page() looks for more
+ * than that); mappings of it take no reference. 6.15 made a DAX entry one
+ * folio (compound for a PMD entry), counted as a whole, idle at 0, with a
+ * reference per page table entry mapping it: dax_busy_page() looks at
+ * folio_ref_count() - folio_mapcount().
+ *
+ * daxpin_page_ref_unit() gives the pages counted together with @page:
+ * @page is page @skip of @nr. daxpin_page_refs() gives the references on
+ * them beyond an idle, unmapped page's.
  */
-static inline bool daxpin_page_held_beyond(struct page *page,
-					   unsigned int nr_pins)
-{
-	int idle = LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0) ? 0 : 1;
+#define DAXPIN_FOLIO_REFS	(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0))
 
-	return page_ref_count(page) > idle + nr_pins;
+static inline void daxpin_page_ref_unit(struct page *page, unsigned long *skip,
+					unsigned long *nr)
+{
+	struct folio *folio = page_folio(page);
+
+	if (DAXPIN_FOLIO_REFS) {
+		*skip = folio_page_idx(folio, page);
+		*nr = folio_nr_pages(folio);
+	} else {
+		*skip = 0;
+		*nr = 1;
+	}
+}
+
+static inline long daxpin_page_refs(struct page *page)
+{
+	struct folio *folio = page_folio(page);
+
+	if (DAXPIN_FOLIO_REFS)
+		return folio_ref_count(folio) - folio_mapcount(folio);
+	return page_ref_count(page) - 1;
 }
 
 /*
@@ -80,17 +102,56 @@ static inline bool daxpin_page_held_beyond(struct page *page,
 #define DAXPIN_HUGE_FAULT_PMD		(pe_size == PE_SIZE_PMD)
 #endif
 
-/* The mm's own choice of an unmapped area (6.10 made it a function). */
+/*
+ * The mm's own choice of an unmapped area: a method of the mm up to 6.9,
+ * then mm_get_unmapped_area(mm, ...), which later lost its mm argument
+ * (always current->mm). Kbuild tells which (DAXPIN_GET_UNMAPPED_AREA_HAS_MM).
+ */
 static inline unsigned long
 daxpin_mm_get_unmapped_area(struct file *file, unsigned long addr,
 			    unsigned long len, unsigned long pgoff,
 			    unsigned long flags)
 {
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 10, 0)
+	return current->mm->get_unmapped_area(file, addr, len, pgoff, flags);
+#elif defined(DAXPIN_GET_UNMAPPED_AREA_HAS_MM)
 	return mm_get_unmapped_area(current->mm, file, addr, len, pgoff, flags);
 #else
-	return current->mm->get_unmapped_area(file, addr, len, pgoff, flags);
+	return mm_get_unmapped_area(file, addr, len, pgoff, flags);
 #endif
+}
+
+/*
+ * The pfn a daxpin mapping inserts. Up to 6.x, a pfn_t marked PFN_DEV |
+ * PFN_MAP gives a devmap entry, which GUP (and so ibv_reg_mr()) can take
+ * long-term. pfn_t and devmap entries are gone since (Kbuild sees
+ * linux/pfn_t.h missing): vmf_insert_mixed() and vmf_insert_pfn_pmd()
+ * take a plain pfn and make special entries, which GUP refuses (EFAULT):
+ * there a pin's mapping is for the CPU only, and RDMA goes through ODP.
+ */
+#ifdef DAXPIN_HAVE_PFN_T
+#include <linux/pfn_t.h>
+#define daxpin_map_pfn(pfn)	__pfn_to_pfn_t(pfn, PFN_DEV | PFN_MAP)
+#else
+#define daxpin_map_pfn(pfn)	(pfn)
+#endif
+
+/*
+ * Whether @page is the page of @mapping at @index. Up to 6.14 every fsdax
+ * page carries its own ->mapping and ->index; since, a DAX entry is one
+ * folio (compound for a PMD entry) and only the folio carries them (and
+ * struct page has no ->index any more). page_folio() of an order-0 page is
+ * the page itself, so the folio form is right on every kernel. Racy reads:
+ * the callers hold a reference on the page and recheck under their locks.
+ */
+static inline bool daxpin_page_is_at(struct page *page,
+				     struct address_space *mapping,
+				     pgoff_t index)
+{
+	struct folio *folio = page_folio(page);
+
+	return READ_ONCE(folio->mapping) == mapping &&
+	       READ_ONCE(folio->index) + folio_page_idx(folio, page) == index;
 }
 
 /*

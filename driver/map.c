@@ -19,7 +19,6 @@
 #include <linux/mm.h>
 #include <linux/mman.h>
 #include <linux/mount.h>
-#include <linux/pfn_t.h>
 #include <linux/pseudo_fs.h>
 #include <linux/sched/signal.h>
 #include <linux/xarray.h>
@@ -47,8 +46,7 @@ static vm_fault_t daxpin_map_fault(struct vm_fault *vmf)
 	down_read(&pin->map_lock);
 	if (daxpin_state_live(pin->state) && index < pin->npages)
 		ret = vmf_insert_mixed(vma, vmf->address,
-				       __pfn_to_pfn_t(daxpin_pages_pfn(pin, index),
-						      PFN_DEV | PFN_MAP));
+				       daxpin_map_pfn(daxpin_pages_pfn(pin, index)));
 	up_read(&pin->map_lock);
 	return ret;
 }
@@ -78,7 +76,7 @@ static vm_fault_t daxpin_map_huge_fault(struct vm_fault *vmf,
 	if (daxpin_state_live(pin->state) &&
 	    index + (PMD_SIZE >> PAGE_SHIFT) <= pin->npages &&
 	    daxpin_pages_pmd(pin, index, &pfn))
-		ret = vmf_insert_pfn_pmd(vmf, __pfn_to_pfn_t(pfn, PFN_DEV | PFN_MAP),
+		ret = vmf_insert_pfn_pmd(vmf, daxpin_map_pfn(pfn),
 					 vmf->flags & FAULT_FLAG_WRITE);
 	up_read(&pin->map_lock);
 	return ret;
