@@ -161,6 +161,23 @@ static inline bool daxpin_page_is_at(struct page *page,
  * unconditionally, so it must be set (to lease_modify, as nfsd does).
  */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 9, 0)
+/*
+ * Later, generic_setlease() asks every lease manager, unconditionally,
+ * whether an open of the file conflicts with its lease (lm_open_conflict;
+ * Kbuild sees the member). No open conflicts with a layout lease: it is
+ * about the blocks, not the opens (nfsd's layouts say the same).
+ */
+#ifdef DAXPIN_LEASE_HAS_OPEN_CONFLICT
+static inline int daxpin_lm_open_conflict(struct file *file, int arg)
+{
+	return 0;
+}
+
+#define DAXPIN_LM_OPEN_CONFLICT	.lm_open_conflict = daxpin_lm_open_conflict,
+#else
+#define DAXPIN_LM_OPEN_CONFLICT
+#endif
+
 #define DAXPIN_DEFINE_LEASE_OPS(name, break_fn)				\
 static bool name##_lm_break(struct file_lease *fl)			\
 {									\
@@ -169,6 +186,7 @@ static bool name##_lm_break(struct file_lease *fl)			\
 static const struct lease_manager_operations name = {			\
 	.lm_break = name##_lm_break,					\
 	.lm_change = lease_modify,					\
+	DAXPIN_LM_OPEN_CONFLICT						\
 }
 
 static inline int daxpin_lease_take(struct file *file, void *owner,

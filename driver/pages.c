@@ -406,8 +406,8 @@ static unsigned long daxpin_live_refs(struct daxpin_inode *dinode,
 	     node = interval_tree_iter_next(node, first, last)) {
 		struct daxpin_range *other =
 			container_of(node, struct daxpin_range, it);
-		pgoff_t lo = max(first, (pgoff_t)other->it.start);
-		pgoff_t hi = min(last, (pgoff_t)other->it.last);
+		pgoff_t lo = max_t(pgoff_t, first, other->it.start);
+		pgoff_t hi = min_t(pgoff_t, last, other->it.last);
 
 		n += daxpin_pages_refs_in(other, lo - other->it.start,
 					  hi - other->it.start);
