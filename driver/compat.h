@@ -122,19 +122,41 @@ daxpin_mm_get_unmapped_area(struct file *file, unsigned long addr,
 }
 
 /*
- * The pfn a daxpin mapping inserts. Up to 6.x, a pfn_t marked PFN_DEV |
- * PFN_MAP gives a devmap entry, which GUP (and so ibv_reg_mr()) can take
- * long-term. pfn_t and devmap entries are gone since (Kbuild sees
- * linux/pfn_t.h missing): vmf_insert_mixed() and vmf_insert_pfn_pmd()
- * take a plain pfn and make special entries, which GUP refuses (EFAULT):
- * there a pin's mapping is for the CPU only, and RDMA goes through ODP.
+ * How a daxpin mapping maps a pin, and whether a pinning (non-ODP)
+ * ibv_reg_mr() can register it. Up to 6.14, a VM_MIXEDMAP VMA with
+ * devmap entries (a pfn_t marked PFN_DEV | PFN_MAP), which GUP can take
+ * long-term. 6.15 made fsdax folios refuse every long-term pin, whatever
+ * maps them, and a FOLL_LONGTERM GUP through a normal or devmap entry, or
+ * a special PMD, then retries without end (measured: ibv_reg_mr() of a
+ * PMD-mapped pin never returned). So from 6.15 on the VMA is VM_PFNMAP,
+ * which GUP refuses whole and at once (EFAULT), whatever its entries.
+ * Later pfn_t went (Kbuild sees linux/pfn_t.h gone): the insert functions
+ * take a plain pfn.
  */
+#if defined(DAXPIN_HAVE_PFN_T) && LINUX_VERSION_CODE < KERNEL_VERSION(6, 15, 0)
+#include <linux/pfn_t.h>
+#define DAXPIN_MAP_REGISTRABLE	true
+#define DAXPIN_MAP_VM_FLAGS	VM_MIXEDMAP
+#define daxpin_map_pfn(pfn)	__pfn_to_pfn_t(pfn, PFN_DEV | PFN_MAP)
+#else
+#define DAXPIN_MAP_REGISTRABLE	false
+#define DAXPIN_MAP_VM_FLAGS	VM_PFNMAP
 #ifdef DAXPIN_HAVE_PFN_T
 #include <linux/pfn_t.h>
-#define daxpin_map_pfn(pfn)	__pfn_to_pfn_t(pfn, PFN_DEV | PFN_MAP)
+#define daxpin_map_pfn(pfn)	__pfn_to_pfn_t(pfn, 0)
 #else
 #define daxpin_map_pfn(pfn)	(pfn)
 #endif
+#endif
+
+static inline vm_fault_t daxpin_map_insert(struct vm_area_struct *vma,
+					   unsigned long addr,
+					   unsigned long pfn)
+{
+	if (DAXPIN_MAP_REGISTRABLE)
+		return vmf_insert_mixed(vma, addr, daxpin_map_pfn(pfn));
+	return vmf_insert_pfn(vma, addr, pfn);
+}
 
 /*
  * Whether @page is the page of @mapping at @index. Up to 6.14 every fsdax
