@@ -596,8 +596,17 @@ TEST_F_TIMEOUT(rdma, odp_write_lands_and_truncate_recalls, 120)
 	sge.addr = (uintptr_t)base;
 	sge.length = PIN_LEN;
 	sge.lkey = self->mr_file->lkey;
-	EXPECT_EQ(0, ibv_advise_mr(self->pd, IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE,
-				   IBV_ADVISE_MR_FLAG_FLUSH, &sge, 1));
+	/*
+	 * Prefetch saves the first transfers their page faults. The kernel's
+	 * rxe has it on 7.2, but bookworm's libibverbs provider for rxe
+	 * (rdma-core 44) does not pass it on: EOPNOTSUPP, and the faults
+	 * happen on first touch instead.
+	 */
+	err = ibv_advise_mr(self->pd, IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE,
+			    IBV_ADVISE_MR_FLAG_FLUSH, &sge, 1);
+	EXPECT_TRUE(err == 0 || err == EOPNOTSUPP)
+		TH_LOG("ibv_advise_mr: %s", strerror(err));
+	TH_LOG("prefetch: %s", err ? strerror(err) : "done");
 	setup_loopback(_metadata, self);
 	src = self->anon;
 
