@@ -3,7 +3,10 @@
  * daxpin-demo: what `make demo` runs in the guest.
  *
  *   1. the stock kernel refuses ibv_reg_mr() on a mapping of a DAX file;
- *   2. daxpin pins the range and its mapping registers;
+ *   2. daxpin pins the range and its mapping registers (from 6.15 on,
+ *      where no pinning registration of fsdax memory exists, the file's
+ *      own mapping registers with on-demand paging, and the pin holds the
+ *      blocks);
  *   3. a truncate from another process waits for the pin, the holder hears
  *      of it at once, and the truncate completes when the holder unpins.
  *
@@ -69,6 +72,7 @@ int main(void)
 	struct ibv_mr *mr;
 	uint32_t handle;
 	char path[4096], buf[32];
+	const char *what;
 	int dfd, ffd, ret, status;
 	char *plain, *map;
 	pid_t child;
@@ -102,7 +106,6 @@ int main(void)
 	     mr ? "succeeded (unexpected)" : strerror(errno));
 	if (mr)
 		ibv_dereg_mr(mr);
-	munmap(plain, SIZE);
 
 	/* 2. Through daxpin. */
 	ret = daxpin_pin(dfd, ffd, 0, SIZE, DAXPIN_PIN_WRITE, 0, &handle, NULL);
@@ -111,11 +114,17 @@ int main(void)
 	map = daxpin_map(dfd, handle, 0, SIZE, PROT_READ | PROT_WRITE);
 	if (!map)
 		FAIL("mmap of the pin: %s\n", strerror(errno));
-	mr = ibv_reg_mr(pd, map, SIZE, access);
+	if (info.features & DAXPIN_FEATURE_MAP_REGISTRABLE) {
+		mr = ibv_reg_mr(pd, map, SIZE, access);
+		what = "its mapping";
+	} else {
+		mr = ibv_reg_mr(pd, plain, SIZE, access | IBV_ACCESS_ON_DEMAND);
+		what = "the file's own mapping, on demand (ODP)";
+	}
 	if (!mr)
-		FAIL("ibv_reg_mr() on the daxpin mapping: %s\n", strerror(errno));
-	STEP("pinned 4 MiB as handle %u; ibv_reg_mr() on its mapping succeeded (rkey %#x)\n",
-	     handle, mr->rkey);
+		FAIL("ibv_reg_mr() on %s: %s\n", what, strerror(errno));
+	STEP("pinned 4 MiB as handle %u; ibv_reg_mr() on %s succeeded (rkey %#x)\n",
+	     handle, what, mr->rkey);
 	strcpy(map + 4096, "written through daxpin");
 	if (pread(ffd, buf, sizeof(buf), 4096) < 0)
 		FAIL("pread: %s\n", strerror(errno));
@@ -152,6 +161,7 @@ int main(void)
 	STEP("truncate completed %.1f ms after it started; file size now %lld\n",
 	     ms_since(&t0), (long long)lseek(ffd, 0, SEEK_END));
 	munmap(map, SIZE);
+	munmap(plain, SIZE);
 	close(ffd);
 	unlink(path);
 	ibv_dealloc_pd(pd);
