@@ -64,10 +64,12 @@ host_tap=$BUILD_DIR/logs/host.tap
 mkdir -p "$BUILD_DIR/logs"
 : > "$host_tap"
 host_n=0
-host_result() { # host_result OK|FAIL DESCRIPTION [LOGFILE]
+host_result() { # host_result OK|SKIP|FAIL DESCRIPTION [LOGFILE]
 	host_n=$((host_n + 1))
 	if [ "$1" = OK ]; then
 		echo "ok $host_n $2" >> "$host_tap"
+	elif [ "$1" = SKIP ]; then
+		echo "ok $host_n # SKIP $2" >> "$host_tap"
 	else
 		echo "not ok $host_n $2" >> "$host_tap"
 		msg "FAIL: $2"
@@ -137,7 +139,11 @@ for k in "${selected[@]}"; do
 	fi
 	if "${build[@]}" W=1 C=2 modules > "$log" 2>&1; then
 		host_result OK "daxpin.ko builds for $k ($KVER) with W=1 -Werror"
-		if grep -E '^[^ ]+:[0-9]+:[0-9]+: (warning|error):' "$log" > "$log.sparse"; then
+		if grep -q 'sparse is not available' "$log"; then
+			# Debian's headers for sid's kernel lack
+			# scripts/checker-valid.sh: Kbuild runs no sparse.
+			host_result SKIP "sparse (C=2) for $k: Kbuild says sparse is not available with these headers"
+		elif grep -E '^[^ ]+:[0-9]+:[0-9]+: (warning|error):' "$log" > "$log.sparse"; then
 			host_result FAIL "sparse (C=2) clean for $k" "$log.sparse"
 		else
 			host_result OK "sparse (C=2) clean for $k"
@@ -186,7 +192,8 @@ done
 
 read -r p f s < <("$BENCH_DIR/report.sh" --host "$host_tap")
 total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
-summary+=("$(printf '%-10s %-5s %4d passed %4d failed %4d skipped' host - "$p" "$f" 0)")
+total_skip=$((total_skip + s))
+summary+=("$(printf '%-10s %-5s %4d passed %4d failed %4d skipped' host - "$p" "$f" "$s")")
 
 echo
 echo "daxpin check: per kernel and file system"

@@ -101,7 +101,7 @@ static inline int map_registrable(void)
 }
 
 #define NO_MAP_REGISTRATION \
-	"a pin's mapping takes no pinning registration on this kernel (no DAXPIN_FEATURE_MAP_REGISTRABLE); the ODP path is not tested yet"
+	"a pin's mapping takes no pinning registration on this kernel (no DAXPIN_FEATURE_MAP_REGISTRABLE)"
 
 /* Read a module parameter as an unsigned number, or -1. */
 static inline long module_param_read(const char *name)

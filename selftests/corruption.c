@@ -449,7 +449,7 @@ TEST_F_TIMEOUT(corruption, no_stale_store_lands_elsewhere, 600)
 	uint64_t t0 = now_ns();
 
 	if (variant->rdma && !map_registrable())
-		SKIP(return, NO_MAP_REGISTRATION);
+		SKIP(return, NO_MAP_REGISTRATION "; an RDMA writer through ODP is not written yet");
 	if (iterations)
 		TH_LOG("%s writer, %s%s: %lu iterations",
 		       variant->rdma ? "RDMA" : "CPU",

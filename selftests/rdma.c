@@ -467,7 +467,7 @@ TEST_F_TIMEOUT(rdma, rdma_write_lands_in_file, 120)
 	int err;
 
 	if (!map_registrable())
-		SKIP(return, NO_MAP_REGISTRATION);
+		SKIP(return, NO_MAP_REGISTRATION "; rdma.odp_write_lands_and_truncate_recalls tests the ODP path instead");
 
 	/* The file: a background pattern everywhere, written before the pin. */
 	self->expect = malloc(FILE_SIZE);
@@ -701,7 +701,7 @@ TEST_F_TIMEOUT(rdma, mr_holds_truncate_after_revoke, 120)
 	int err;
 
 	if (!map_registrable())
-		SKIP(return, NO_MAP_REGISTRATION);
+		SKIP(return, NO_MAP_REGISTRATION "; rdma.odp_write_lands_and_truncate_recalls tests the ODP path instead");
 
 	err = pin_map_register(self, 0, FILE_SIZE, DEADLINE_MS);
 	ASSERT_EQ(0, err) TH_LOG("pin, map, register: %s", strerror(-err));
@@ -745,7 +745,7 @@ TEST_F_TIMEOUT(rdma, close_under_mr_keeps_truncate_waiting, 120)
 	int err;
 
 	if (!map_registrable())
-		SKIP(return, NO_MAP_REGISTRATION);
+		SKIP(return, NO_MAP_REGISTRATION "; rdma.odp_write_lands_and_truncate_recalls tests the ODP path instead");
 
 	err = pin_map_register(self, 0, FILE_SIZE, 60000);
 	ASSERT_EQ(0, err) TH_LOG("pin, map, register: %s", strerror(-err));
@@ -781,7 +781,7 @@ TEST_F_TIMEOUT(rdma, kill_on_stuck_ends_the_owner, 120)
 	char c;
 
 	if (!map_registrable())
-		SKIP(return, NO_MAP_REGISTRATION);
+		SKIP(return, NO_MAP_REGISTRATION "; rdma.odp_write_lands_and_truncate_recalls tests the ODP path instead");
 
 	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, 0, FILE_SIZE,
 			       DAXPIN_PIN_WRITE, DEADLINE_MS, &p));
