@@ -75,12 +75,9 @@ bool daxpin_pages_pmd(struct daxpin_range *pin, unsigned long index,
 }
 
 /*
- * Whether @pin holds a reference on its page @index: it holds one on the
- * first page of each DAX entry.
- */
-/*
  * How many references @pin holds on its pages [@lo, @hi] (indices in the
- * pin): one per entry that starts there.
+ * pin): one on the first page of each DAX entry, so one per entry that
+ * starts there.
  */
 static unsigned long daxpin_pages_refs_in(struct daxpin_range *pin,
 					  unsigned long lo, unsigned long hi)
