@@ -421,6 +421,28 @@ TEST_F(rdma, daxpin_mapping_registers)
 #define MARK_LEN	4096UL
 
 /*
+ * Fill the fixture's file with a pattern (@seed), which self->expect keeps;
+ * returns a buffer of FILE_SIZE to read the file back into (the caller
+ * frees it), or NULL.
+ */
+static unsigned char *write_background(FIXTURE_DATA(rdma) *self,
+				       uint32_t seed)
+{
+	unsigned char *file = malloc(FILE_SIZE);
+
+	self->expect = malloc(FILE_SIZE);
+	if (!file || !self->expect)
+		goto fail;
+	fill_pattern(self->expect, FILE_SIZE, seed);
+	if (pwrite(self->ffd, self->expect, FILE_SIZE, 0) != (ssize_t)FILE_SIZE)
+		goto fail;
+	return file;
+fail:
+	free(file);
+	return NULL;
+}
+
+/*
  * The source of the transfers, an anonymous buffer of PIN_LEN bytes with
  * its MR (self->anon, mr_anon), and two RC QPs on one CQ, connected to
  * each other (qa, qb) at the port's active MTU.
@@ -455,6 +477,44 @@ static void setup_loopback(struct __test_metadata *_metadata,
 }
 
 /*
+ * One RDMA WRITE (QP A, work request 1) of WRITE_LEN bytes of pattern
+ * @seed from the anonymous MR to @raddr in self->mr_file; self->expect
+ * gets the same bytes at @file_off.
+ */
+static void rdma_write_pattern(struct __test_metadata *_metadata,
+			       FIXTURE_DATA(rdma) *self, void *raddr,
+			       size_t file_off, uint32_t seed)
+{
+	struct ibv_wc wc;
+
+	fill_pattern(self->anon, WRITE_LEN, seed);
+	memcpy(self->expect + file_off, self->anon, WRITE_LEN);
+	ASSERT_EQ(0, post_rdma(self->qa, IBV_WR_RDMA_WRITE, 1, self->mr_anon,
+			       self->anon, WRITE_LEN, self->mr_file, raddr));
+	ASSERT_EQ(0, poll_one(self->cq, CQ_TIMEOUT_MS, &wc));
+	ASSERT_EQ(IBV_WC_SUCCESS, (int)wc.status)
+		TH_LOG("RDMA WRITE: %s", ibv_wc_status_str(wc.status));
+	EXPECT_EQ(1u, wc.wr_id);
+	EXPECT_EQ(IBV_WC_RDMA_WRITE, (int)wc.opcode);
+}
+
+/* One RDMA READ (work request 2) of PIN_LEN bytes at @raddr into self->anon. */
+static void rdma_read_pin(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(rdma) *self, void *raddr)
+{
+	struct ibv_wc wc;
+
+	memset(self->anon, 0, PIN_LEN);
+	ASSERT_EQ(0, post_rdma(self->qa, IBV_WR_RDMA_READ, 2, self->mr_anon,
+			       self->anon, PIN_LEN, self->mr_file, raddr));
+	ASSERT_EQ(0, poll_one(self->cq, CQ_TIMEOUT_MS, &wc));
+	ASSERT_EQ(IBV_WC_SUCCESS, (int)wc.status)
+		TH_LOG("RDMA READ: %s", ibv_wc_status_str(wc.status));
+	EXPECT_EQ(2u, wc.wr_id);
+	EXPECT_EQ(IBV_WC_RDMA_READ, (int)wc.opcode);
+}
+
+/*
  * Two RC QPs on the device, connected to each other. QP A writes from an
  * anonymous buffer into QP B's MR, the daxpin mapping of a pinned range:
  * the bytes land in the file, at the right place and nowhere else. An
@@ -470,13 +530,8 @@ TEST_F_TIMEOUT(rdma, rdma_write_lands_in_file, 120)
 		SKIP(return, NO_MAP_REGISTRATION "; rdma.odp_write_lands_and_truncate_recalls tests the ODP path instead");
 
 	/* The file: a background pattern everywhere, written before the pin. */
-	self->expect = malloc(FILE_SIZE);
-	file = malloc(FILE_SIZE);
-	ASSERT_NE(NULL, self->expect);
+	file = write_background(self, 1);
 	ASSERT_NE(NULL, file);
-	fill_pattern(self->expect, FILE_SIZE, 1);
-	ASSERT_EQ((ssize_t)FILE_SIZE, pwrite(self->ffd, self->expect,
-					     FILE_SIZE, 0));
 
 	err = pin_map_register(self, PIN_OFF, PIN_LEN, 0);
 	ASSERT_EQ(0, err) TH_LOG("pin, map, register: %s", strerror(-err));
@@ -486,16 +541,8 @@ TEST_F_TIMEOUT(rdma, rdma_write_lands_in_file, 120)
 	src = self->anon;
 
 	/* RDMA WRITE of 64 KiB into the daxpin MR. */
-	fill_pattern(src, WRITE_LEN, 0x1234);
-	memcpy(self->expect + PIN_OFF + WRITE_MR_OFF, src, WRITE_LEN);
-	ASSERT_EQ(0, post_rdma(self->qa, IBV_WR_RDMA_WRITE, 1, self->mr_anon,
-			       src, WRITE_LEN, self->mr_file,
-			       map + WRITE_MR_OFF));
-	ASSERT_EQ(0, poll_one(self->cq, CQ_TIMEOUT_MS, &wc));
-	ASSERT_EQ(IBV_WC_SUCCESS, (int)wc.status)
-		TH_LOG("RDMA WRITE: %s", ibv_wc_status_str(wc.status));
-	EXPECT_EQ(1u, wc.wr_id);
-	EXPECT_EQ(IBV_WC_RDMA_WRITE, (int)wc.opcode);
+	rdma_write_pattern(_metadata, self, map + WRITE_MR_OFF,
+			   PIN_OFF + WRITE_MR_OFF, 0x1234);
 
 	/* In the file, at its place; every other byte as it was. */
 	ASSERT_EQ((ssize_t)FILE_SIZE, pread(self->ffd, file, FILE_SIZE, 0));
@@ -507,14 +554,7 @@ TEST_F_TIMEOUT(rdma, rdma_write_lands_in_file, 120)
 	ASSERT_EQ((ssize_t)MARK_LEN,
 		  pwrite(self->ffd, self->expect + PIN_OFF + MARK_MR_OFF,
 			 MARK_LEN, PIN_OFF + MARK_MR_OFF));
-	memset(src, 0, PIN_LEN);
-	ASSERT_EQ(0, post_rdma(self->qa, IBV_WR_RDMA_READ, 2, self->mr_anon,
-			       src, PIN_LEN, self->mr_file, map));
-	ASSERT_EQ(0, poll_one(self->cq, CQ_TIMEOUT_MS, &wc));
-	ASSERT_EQ(IBV_WC_SUCCESS, (int)wc.status)
-		TH_LOG("RDMA READ: %s", ibv_wc_status_str(wc.status));
-	EXPECT_EQ(2u, wc.wr_id);
-	EXPECT_EQ(IBV_WC_RDMA_READ, (int)wc.opcode);
+	rdma_read_pin(_metadata, self, map);
 	ASSERT_EQ((ssize_t)PIN_LEN, pread(self->ffd, file, PIN_LEN, PIN_OFF));
 	EXPECT_EQ(-1, first_diff(file, src, PIN_LEN));
 	EXPECT_EQ(-1, first_diff(self->expect + PIN_OFF, src, PIN_LEN));
@@ -573,13 +613,8 @@ TEST_F_TIMEOUT(rdma, odp_write_lands_and_truncate_recalls, 120)
 	ASSERT_EQ(IBV_MTU_4096, (int)self->pattr.active_mtu)
 		TH_LOG("ODP on rxe needs page-sized packets (bench/guest/init.sh gives the netdev a 9000-byte MTU)");
 
-	self->expect = malloc(FILE_SIZE);
-	file = malloc(FILE_SIZE);
-	ASSERT_NE(NULL, self->expect);
+	file = write_background(self, 7);
 	ASSERT_NE(NULL, file);
-	fill_pattern(self->expect, FILE_SIZE, 7);
-	ASSERT_EQ((ssize_t)FILE_SIZE, pwrite(self->ffd, self->expect,
-					     FILE_SIZE, 0));
 	/* The second half: a truncate to half the size needs its blocks. */
 	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, FILE_SIZE / 2, PIN_LEN,
 			       DAXPIN_PIN_WRITE, ODP_DEADLINE_MS, &p));
@@ -611,25 +646,14 @@ TEST_F_TIMEOUT(rdma, odp_write_lands_and_truncate_recalls, 120)
 	src = self->anon;
 
 	/* RDMA WRITE of 64 KiB: in the file, at its place, nowhere else. */
-	fill_pattern(src, WRITE_LEN, 0x4321);
-	memcpy(self->expect + FILE_SIZE / 2 + ODP_WRITE_OFF, src, WRITE_LEN);
-	ASSERT_EQ(0, post_rdma(self->qa, IBV_WR_RDMA_WRITE, 1, self->mr_anon,
-			       src, WRITE_LEN, self->mr_file,
-			       base + ODP_WRITE_OFF));
-	ASSERT_EQ(0, poll_one(self->cq, CQ_TIMEOUT_MS, &wc));
-	ASSERT_EQ(IBV_WC_SUCCESS, (int)wc.status)
-		TH_LOG("RDMA WRITE: %s", ibv_wc_status_str(wc.status));
+	rdma_write_pattern(_metadata, self, base + ODP_WRITE_OFF,
+			   FILE_SIZE / 2 + ODP_WRITE_OFF, 0x4321);
 	ASSERT_EQ((ssize_t)FILE_SIZE, pread(self->ffd, file, FILE_SIZE, 0));
 	EXPECT_EQ(-1, first_diff(self->expect, file, FILE_SIZE));
 	free(file);
 
 	/* RDMA READ of the whole pin: what the file holds. */
-	memset(src, 0, PIN_LEN);
-	ASSERT_EQ(0, post_rdma(self->qa, IBV_WR_RDMA_READ, 2, self->mr_anon,
-			       src, PIN_LEN, self->mr_file, base));
-	ASSERT_EQ(0, poll_one(self->cq, CQ_TIMEOUT_MS, &wc));
-	ASSERT_EQ(IBV_WC_SUCCESS, (int)wc.status)
-		TH_LOG("RDMA READ: %s", ibv_wc_status_str(wc.status));
+	rdma_read_pin(_metadata, self, base);
 	EXPECT_EQ(-1, first_diff(self->expect + FILE_SIZE / 2, src, PIN_LEN));
 
 	/* A truncate over the pin: recalled, and it waits for the UNPIN. */
