@@ -30,16 +30,26 @@ need_pkgs() {
 		die "apt-get install failed: ${missing[*]}"
 }
 
-# kernel_names: the kernel names of bench/kernels.list, in order.
+# The lines of bench/kernels.list without comments, an opt-in line's leading
+# "optin" removed (so its fields number as on any line) and its name marked
+# by a 0 in front of the line: "0|1 NAME RECIPE SOURCE FS...".
+kernel_lines() {
+	awk '!/^[[:space:]]*(#|$)/ {
+		def = !sub(/^[[:space:]]*optin[[:space:]]+/, "")
+		print def, $0 }' "$BENCH_DIR/kernels.list"
+}
+
+# kernel_names [all]: the kernel names of bench/kernels.list, in order;
+# without "all", only those `make check` runs by default (not opt-in).
 kernel_names() {
-	awk '!/^[[:space:]]*(#|$)/ { print $1 }' "$BENCH_DIR/kernels.list"
+	kernel_lines | awk -v all="${1:-}" 'all == "all" || $1 { print $2 }'
 }
 
 # kernel_field NAME N: field N (2 recipe, 3 source, 4.. filesystems).
 kernel_field() {
-	awk -v n="$1" -v f="$2" '!/^[[:space:]]*(#|$)/ && $1 == n {
-		if (f == "fs") { s = ""; for (i = 4; i <= NF; i++) s = s (s ? " " : "") $i; print s }
-		else print $f }' "$BENCH_DIR/kernels.list"
+	kernel_lines | awk -v n="$1" -v f="$2" '$2 == n {
+		if (f == "fs") { s = ""; for (i = 5; i <= NF; i++) s = s (s ? " " : "") $i; print s }
+		else print $(f + 1) }'
 }
 
 # The source tree of linux-source-6.1: kselftest_harness.h, checkpatch.pl and

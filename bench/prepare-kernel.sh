@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # prepare-kernel.sh NAME: install or build kernel NAME of bench/kernels.list
-# and write build/kernels/NAME.env (KVER, KIMAGE, KDIR, KMODROOT, FSLIST).
+# and write build/kernels/NAME.env (KVER, KIMAGE, KDIR, KMODROOT, FSLIST, and
+# KBUILD_ROOT for a kernel whose modules build inside a chroot).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 

@@ -54,18 +54,40 @@ static inline void daxpin_vm_flags_clear(struct vm_area_struct *vma,
 }
 
 /*
- * Whether someone other than @nr_pins of daxpin's own live pins holds a
- * reference to an fsdax page. Each of those pins holds one reference
- * (FOLL_GET) on it. Up to 6.14 an idle fsdax page has a reference count of
- * 1 (dax_layout_busy_page() looks for more than that); 6.15 gave fsdax
- * folios ordinary counts, idle at 0.
+ * References on fsdax pages. Up to 6.14 each page is counted on its own,
+ * and an idle one has a count of 1 (dax_layout_busy_page() looks for more
+ * than that); mappings of it take no reference. 6.15 made a DAX entry one
+ * folio (compound for a PMD entry), counted as a whole, idle at 0, with a
+ * reference per page table entry mapping it: dax_busy_page() looks at
+ * folio_ref_count() - folio_mapcount().
+ *
+ * daxpin_page_ref_unit() gives the pages counted together with @page:
+ * @page is page @skip of @nr. daxpin_page_refs() gives the references on
+ * them beyond an idle, unmapped page's.
  */
-static inline bool daxpin_page_held_beyond(struct page *page,
-					   unsigned int nr_pins)
-{
-	int idle = LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0) ? 0 : 1;
+#define DAXPIN_FOLIO_REFS	(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0))
 
-	return page_ref_count(page) > idle + nr_pins;
+static inline void daxpin_page_ref_unit(struct page *page, unsigned long *skip,
+					unsigned long *nr)
+{
+	struct folio *folio = page_folio(page);
+
+	if (DAXPIN_FOLIO_REFS) {
+		*skip = folio_page_idx(folio, page);
+		*nr = folio_nr_pages(folio);
+	} else {
+		*skip = 0;
+		*nr = 1;
+	}
+}
+
+static inline long daxpin_page_refs(struct page *page)
+{
+	struct folio *folio = page_folio(page);
+
+	if (DAXPIN_FOLIO_REFS)
+		return folio_ref_count(folio) - folio_mapcount(folio);
+	return page_ref_count(page) - 1;
 }
 
 /*
@@ -80,17 +102,78 @@ static inline bool daxpin_page_held_beyond(struct page *page,
 #define DAXPIN_HUGE_FAULT_PMD		(pe_size == PE_SIZE_PMD)
 #endif
 
-/* The mm's own choice of an unmapped area (6.10 made it a function). */
+/*
+ * The mm's own choice of an unmapped area: a method of the mm up to 6.9,
+ * then mm_get_unmapped_area(mm, ...), which later lost its mm argument
+ * (always current->mm). Kbuild tells which (DAXPIN_GET_UNMAPPED_AREA_HAS_MM).
+ */
 static inline unsigned long
 daxpin_mm_get_unmapped_area(struct file *file, unsigned long addr,
 			    unsigned long len, unsigned long pgoff,
 			    unsigned long flags)
 {
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 10, 0)
+	return current->mm->get_unmapped_area(file, addr, len, pgoff, flags);
+#elif defined(DAXPIN_GET_UNMAPPED_AREA_HAS_MM)
 	return mm_get_unmapped_area(current->mm, file, addr, len, pgoff, flags);
 #else
-	return current->mm->get_unmapped_area(file, addr, len, pgoff, flags);
+	return mm_get_unmapped_area(file, addr, len, pgoff, flags);
 #endif
+}
+
+/*
+ * How a daxpin mapping maps a pin, and whether a pinning (non-ODP)
+ * ibv_reg_mr() can register it. Up to 6.14, a VM_MIXEDMAP VMA with
+ * devmap entries (a pfn_t marked PFN_DEV | PFN_MAP), which GUP can take
+ * long-term. 6.15 made fsdax folios refuse every long-term pin, whatever
+ * maps them, and a FOLL_LONGTERM GUP through a normal or devmap entry, or
+ * a special PMD, then retries without end (measured: ibv_reg_mr() of a
+ * PMD-mapped pin never returned). So from 6.15 on the VMA is VM_PFNMAP,
+ * which GUP refuses whole and at once (EFAULT), whatever its entries.
+ * Later pfn_t went (Kbuild sees linux/pfn_t.h gone): the insert functions
+ * take a plain pfn.
+ */
+#if defined(DAXPIN_HAVE_PFN_T) && LINUX_VERSION_CODE < KERNEL_VERSION(6, 15, 0)
+#include <linux/pfn_t.h>
+#define DAXPIN_MAP_REGISTRABLE	true
+#define DAXPIN_MAP_VM_FLAGS	VM_MIXEDMAP
+#define daxpin_map_pfn(pfn)	__pfn_to_pfn_t(pfn, PFN_DEV | PFN_MAP)
+#else
+#define DAXPIN_MAP_REGISTRABLE	false
+#define DAXPIN_MAP_VM_FLAGS	VM_PFNMAP
+#ifdef DAXPIN_HAVE_PFN_T
+#include <linux/pfn_t.h>
+#define daxpin_map_pfn(pfn)	__pfn_to_pfn_t(pfn, 0)
+#else
+#define daxpin_map_pfn(pfn)	(pfn)
+#endif
+#endif
+
+static inline vm_fault_t daxpin_map_insert(struct vm_area_struct *vma,
+					   unsigned long addr,
+					   unsigned long pfn)
+{
+	if (DAXPIN_MAP_REGISTRABLE)
+		return vmf_insert_mixed(vma, addr, daxpin_map_pfn(pfn));
+	return vmf_insert_pfn(vma, addr, pfn);
+}
+
+/*
+ * Whether @page is the page of @mapping at @index. Up to 6.14 every fsdax
+ * page carries its own ->mapping and ->index; since, a DAX entry is one
+ * folio (compound for a PMD entry) and only the folio carries them (and
+ * struct page has no ->index any more). page_folio() of an order-0 page is
+ * the page itself, so the folio form is right on every kernel. Racy reads:
+ * the callers hold a reference on the page and recheck under their locks.
+ */
+static inline bool daxpin_page_is_at(struct page *page,
+				     struct address_space *mapping,
+				     pgoff_t index)
+{
+	struct folio *folio = page_folio(page);
+
+	return READ_ONCE(folio->mapping) == mapping &&
+	       READ_ONCE(folio->index) + folio_page_idx(folio, page) == index;
 }
 
 /*
@@ -100,6 +183,23 @@ daxpin_mm_get_unmapped_area(struct file *file, unsigned long addr,
  * unconditionally, so it must be set (to lease_modify, as nfsd does).
  */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 9, 0)
+/*
+ * Later, generic_setlease() asks every lease manager, unconditionally,
+ * whether an open of the file conflicts with its lease (lm_open_conflict;
+ * Kbuild sees the member). No open conflicts with a layout lease: it is
+ * about the blocks, not the opens (nfsd's layouts say the same).
+ */
+#ifdef DAXPIN_LEASE_HAS_OPEN_CONFLICT
+static inline int daxpin_lm_open_conflict(struct file *file, int arg)
+{
+	return 0;
+}
+
+#define DAXPIN_LM_OPEN_CONFLICT	.lm_open_conflict = daxpin_lm_open_conflict,
+#else
+#define DAXPIN_LM_OPEN_CONFLICT
+#endif
+
 #define DAXPIN_DEFINE_LEASE_OPS(name, break_fn)				\
 static bool name##_lm_break(struct file_lease *fl)			\
 {									\
@@ -108,6 +208,7 @@ static bool name##_lm_break(struct file_lease *fl)			\
 static const struct lease_manager_operations name = {			\
 	.lm_break = name##_lm_break,					\
 	.lm_change = lease_modify,					\
+	DAXPIN_LM_OPEN_CONFLICT						\
 }
 
 static inline int daxpin_lease_take(struct file *file, void *owner,

@@ -32,6 +32,8 @@ static int daxpin_info(struct daxpin_ucmd *ucmd)
 
 	cmd->api_version = DAXPIN_API_VERSION;
 	cmd->features = DAXPIN_FEATURE_PIN | DAXPIN_FEATURE_EVENTFD;
+	if (DAXPIN_MAP_REGISTRABLE)
+		cmd->features |= DAXPIN_FEATURE_MAP_REGISTRABLE;
 	if (daxpin_test_hooks)
 		cmd->features |= DAXPIN_FEATURE_TEST_HOOKS;
 	return daxpin_ucmd_respond(ucmd, sizeof(*cmd));

@@ -6,7 +6,9 @@
  * VMA whose pages are inserted as devmap PTEs (no page references). This
  * VMA is not a mapping of the DAX file: GUP sees a device mapping, so
  * ibv_reg_mr() can take long-term pins of it, where a mapping of the file
- * itself gets EOPNOTSUPP. It is also not in the file's i_mmap, so the
+ * itself gets EOPNOTSUPP. From 6.15 on no long-term pin of fsdax memory is
+ * possible, and the VMA is VM_PFNMAP, for the CPU only (compat.h:
+ * DAXPIN_MAP_VM_FLAGS). It is also not in the file's i_mmap, so the
  * filesystem never zaps it: daxpin does, when the pin ends, before the
  * pages are released. A fault after that gets SIGBUS.
  *
@@ -19,7 +21,6 @@
 #include <linux/mm.h>
 #include <linux/mman.h>
 #include <linux/mount.h>
-#include <linux/pfn_t.h>
 #include <linux/pseudo_fs.h>
 #include <linux/sched/signal.h>
 #include <linux/xarray.h>
@@ -46,9 +47,8 @@ static vm_fault_t daxpin_map_fault(struct vm_fault *vmf)
 	index = vmf->pgoff - pin->cookie_pgoff;
 	down_read(&pin->map_lock);
 	if (daxpin_state_live(pin->state) && index < pin->npages)
-		ret = vmf_insert_mixed(vma, vmf->address,
-				       __pfn_to_pfn_t(daxpin_pages_pfn(pin, index),
-						      PFN_DEV | PFN_MAP));
+		ret = daxpin_map_insert(vma, vmf->address,
+					daxpin_pages_pfn(pin, index));
 	up_read(&pin->map_lock);
 	return ret;
 }
@@ -78,7 +78,7 @@ static vm_fault_t daxpin_map_huge_fault(struct vm_fault *vmf,
 	if (daxpin_state_live(pin->state) &&
 	    index + (PMD_SIZE >> PAGE_SHIFT) <= pin->npages &&
 	    daxpin_pages_pmd(pin, index, &pfn))
-		ret = vmf_insert_pfn_pmd(vmf, __pfn_to_pfn_t(pfn, PFN_DEV | PFN_MAP),
+		ret = vmf_insert_pfn_pmd(vmf, daxpin_map_pfn(pfn),
 					 vmf->flags & FAULT_FLAG_WRITE);
 	up_read(&pin->map_lock);
 	return ret;
@@ -216,8 +216,8 @@ int daxpin_ctx_mmap(struct daxpin_ctx *ctx, struct vm_area_struct *vma)
 	 * MADV_DONTFORK): every process that can reach the pages through
 	 * daxpin mapped them itself, and is in pin->mappers.
 	 */
-	daxpin_vm_flags_set(vma, VM_MIXEDMAP | VM_DONTEXPAND | VM_DONTDUMP |
-			    VM_DONTCOPY);
+	daxpin_vm_flags_set(vma, DAXPIN_MAP_VM_FLAGS | VM_DONTEXPAND |
+			    VM_DONTDUMP | VM_DONTCOPY);
 	daxpin_vm_flags_clear(vma, VM_MAYEXEC);
 	return 0;
 

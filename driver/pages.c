@@ -78,11 +78,38 @@ bool daxpin_pages_pmd(struct daxpin_range *pin, unsigned long index,
  * Whether @pin holds a reference on its page @index: it holds one on the
  * first page of each DAX entry.
  */
-static bool daxpin_pages_holds(struct daxpin_range *pin, unsigned long index)
+/*
+ * How many references @pin holds on its pages [@lo, @hi] (indices in the
+ * pin): one per entry that starts there.
+ */
+static unsigned long daxpin_pages_refs_in(struct daxpin_range *pin,
+					  unsigned long lo, unsigned long hi)
 {
-	struct daxpin_run *run = daxpin_run_at(pin, index);
+	unsigned int r, lo_run = 0, hi_run = pin->nr_runs;
+	unsigned long n = 0;
 
-	return run && IS_ALIGNED(index - run->first, 1UL << run->order);
+	/* The first run that ends after @lo. */
+	while (lo_run < hi_run) {
+		unsigned int mid = lo_run + (hi_run - lo_run) / 2;
+
+		if (pin->runs[mid].first + pin->runs[mid].nr <= lo)
+			lo_run = mid + 1;
+		else
+			hi_run = mid;
+	}
+	for (r = lo_run; r < pin->nr_runs && pin->runs[r].first <= hi; r++) {
+		struct daxpin_run *run = &pin->runs[r];
+		unsigned long a = max_t(unsigned long, lo, run->first);
+		unsigned long b = min_t(unsigned long, hi,
+					run->first + run->nr - 1);
+		unsigned long size = 1UL << run->order;
+
+		/* Entry starts in [a, b]: run->first + k * size. */
+		a = run->first + round_up(a - run->first, size);
+		if (a <= b)
+			n += (b - a) / size + 1;
+	}
+	return n;
 }
 
 /* Append @nr pages at @pfn, in entries of @order, to @pin's runs. */
@@ -199,8 +226,8 @@ out:
 static bool daxpin_page_is_files(struct page *page,
 				 struct address_space *mapping, pgoff_t index)
 {
-	return is_zone_device_page(page) && page->mapping == mapping &&
-	       page->index == index;
+	return is_zone_device_page(page) &&
+	       daxpin_page_is_at(page, mapping, index);
 }
 
 /*
@@ -364,19 +391,26 @@ out_free:
 	return ret;
 }
 
-/* How many live pins of @dinode hold a reference on page @index. */
-static unsigned int daxpin_live_holders(struct daxpin_inode *dinode,
-					pgoff_t index)
+/*
+ * How many references the live pins of @dinode hold on the pages
+ * [@first, @first + @nr) of the file.
+ */
+static unsigned long daxpin_live_refs(struct daxpin_inode *dinode,
+				      pgoff_t first, unsigned long nr)
 {
+	pgoff_t last = first + nr - 1;
 	struct interval_tree_node *node;
-	unsigned int n = 0;
+	unsigned long n = 0;
 
-	for (node = interval_tree_iter_first(&dinode->pins, index, index); node;
-	     node = interval_tree_iter_next(node, index, index)) {
+	for (node = interval_tree_iter_first(&dinode->pins, first, last); node;
+	     node = interval_tree_iter_next(node, first, last)) {
 		struct daxpin_range *other =
 			container_of(node, struct daxpin_range, it);
+		pgoff_t lo = max_t(pgoff_t, first, other->it.start);
+		pgoff_t hi = min_t(pgoff_t, last, other->it.last);
 
-		n += daxpin_pages_holds(other, index - other->it.start);
+		n += daxpin_pages_refs_in(other, lo - other->it.start,
+					  hi - other->it.start);
 	}
 	return n;
 }
@@ -400,9 +434,10 @@ bool daxpin_pages_busy(struct daxpin_range *pin)
 {
 	struct daxpin_inode *dinode = pin->dinode;
 	struct address_space *mapping = dinode->inode->i_mapping;
+	unsigned long i, skip, nr;
 	bool overlapped;
+	long refs;
 	unsigned int r;
-	unsigned long i;
 
 	lockdep_assert_held(&dinode->mutex);
 	overlapped = interval_tree_iter_first(&dinode->pins, pin->it.start,
@@ -412,15 +447,17 @@ bool daxpin_pages_busy(struct daxpin_range *pin)
 	for (r = 0; r < pin->nr_runs; r++) {
 		struct daxpin_run *run = &pin->runs[r];
 
-		for (i = 0; i < run->nr; i++) {
+		for (i = 0; i < run->nr; i += nr - skip) {
 			struct page *page = pfn_to_page(run->pfn + i);
 			pgoff_t index = pin->it.start + run->first + i;
 
-			if (READ_ONCE(page->mapping) != mapping ||
-			    READ_ONCE(page->index) != index)
+			/* The pages counted as one, and where @page is in them. */
+			daxpin_page_ref_unit(page, &skip, &nr);
+			if (!daxpin_page_is_at(page, mapping, index))
 				continue;
-			if (daxpin_page_held_beyond(page, overlapped ?
-					daxpin_live_holders(dinode, index) : 0))
+			refs = daxpin_page_refs(page);
+			if (refs > 0 && (unsigned long)refs > (overlapped ?
+			    daxpin_live_refs(dinode, index - skip, nr) : 0))
 				return true;
 		}
 	}
@@ -443,7 +480,7 @@ bool daxpin_pages_taken(struct daxpin_range *pin)
 		struct daxpin_run *run = &pin->runs[r];
 
 		for (i = 0; i < run->nr; i += 1UL << run->order)
-			if (READ_ONCE(pfn_to_page(run->pfn + i)->mapping) !=
+			if (READ_ONCE(page_folio(pfn_to_page(run->pfn + i))->mapping) !=
 			    mapping)
 				return true;
 	}

@@ -66,9 +66,9 @@ static void daxpin_show_pin(struct seq_file *m, pid_t pid,
 						NSEC_PER_MSEC));
 	reason = pin->revoke_reason;
 
-	seq_printf(m, "%-7d %-6u %-9s %u:%u:%lu %#llx %#llx %-6s %lld %u %zu ",
+	seq_printf(m, "%-7d %-6u %-9s %u:%u:%llu %#llx %#llx %-6s %lld %u %zu ",
 		   pid, pin->handle, state, MAJOR(inode->i_sb->s_dev),
-		   MINOR(inode->i_sb->s_dev), inode->i_ino,
+		   MINOR(inode->i_sb->s_dev), (u64)inode->i_ino,
 		   (u64)pin->it.start << PAGE_SHIFT,
 		   (u64)pin->npages << PAGE_SHIFT,
 		   pin->flags & DAXPIN_PIN_WRITE ? "rw" : "ro",

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <linux/daxpin.h>
@@ -69,6 +70,38 @@ static inline void kmsg_mark(const char *text)
 		perror("/dev/kmsg");
 	close(fd);
 }
+
+/* Whether the running kernel is at least @major.@minor. */
+static inline int kernel_at_least(int major, int minor)
+{
+	struct utsname uts;
+	int ma = 0, mi = 0;
+
+	if (uname(&uts) || sscanf(uts.release, "%d.%d", &ma, &mi) != 2)
+		return -1;
+	return ma > major || (ma == major && mi >= minor);
+}
+
+/*
+ * Whether a pin's mapping takes a pinning (non-ODP) ibv_reg_mr():
+ * DAXPIN_FEATURE_MAP_REGISTRABLE, kernels before 6.15.
+ */
+static inline int map_registrable(void)
+{
+	struct daxpin_info info;
+	int fd = daxpin_open(), ret;
+
+	if (fd < 0)
+		return fd;
+	ret = daxpin_get_info(fd, &info);
+	close(fd);
+	if (ret)
+		return ret;
+	return !!(info.features & DAXPIN_FEATURE_MAP_REGISTRABLE);
+}
+
+#define NO_MAP_REGISTRATION \
+	"a pin's mapping takes no pinning registration on this kernel (no DAXPIN_FEATURE_MAP_REGISTRABLE); the ODP path is not tested yet"
 
 /* Read a module parameter as an unsigned number, or -1. */
 static inline long module_param_read(const char *name)

@@ -448,6 +448,8 @@ TEST_F_TIMEOUT(corruption, no_stale_store_lands_elsewhere, 600)
 	long aligned_total = 0;
 	uint64_t t0 = now_ns();
 
+	if (variant->rdma && !map_registrable())
+		SKIP(return, NO_MAP_REGISTRATION);
 	if (iterations)
 		TH_LOG("%s writer, %s%s: %lu iterations",
 		       variant->rdma ? "RDMA" : "CPU",

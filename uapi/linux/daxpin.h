@@ -56,11 +56,19 @@ enum {
  * @DAXPIN_FEATURE_PIN: DAXPIN_PIN, DAXPIN_UNPIN, DAXPIN_QUERY, recall and
  *	revocation events, and mmap() of pins.
  * @DAXPIN_FEATURE_EVENTFD: DAXPIN_SET_EVENTFD.
+ * @DAXPIN_FEATURE_MAP_REGISTRABLE: a pin's mmap() is memory that a pinning
+ *	(non-ODP) ibv_reg_mr() accepts: kernels before 6.15, where a device
+ *	mapping of fsdax pages can be pinned long-term. Without it, a pin's
+ *	mapping is for the CPU only (registering it fails at once, with
+ *	EFAULT), and RDMA goes through an on-demand-paging
+ *	registration of the file's own mapping, which the pin protects all
+ *	the same.
  */
 enum daxpin_feature {
 	DAXPIN_FEATURE_TEST_HOOKS = 1 << 0,
 	DAXPIN_FEATURE_PIN = 1 << 1,
 	DAXPIN_FEATURE_EVENTFD = 1 << 2,
+	DAXPIN_FEATURE_MAP_REGISTRABLE = 1 << 3,
 };
 
 /**
