@@ -393,19 +393,34 @@ static inline int fs_shares_extents(const char *dir)
 #define RACE_SECONDS	5
 
 /*
- * The child: share blocks with the file until @end, counting in @done
- * (shared memory) the operations that succeeded.
+ * What the racing child and its parent share: the child counts the
+ * sharing operations that succeeded, and runs until the parent's end (a
+ * CLOCK_MONOTONIC time in ns), which the parent may move: later while the
+ * race has not been tried both ways (a loaded host is slow), or to 0 to
+ * stop it.
  */
+struct race_shared {
+	unsigned long shares;
+	uint64_t end_ns;
+};
+
+static inline void race_set_end(struct race_shared *race, uint64_t end_ns)
+{
+	__atomic_store_n(&race->end_ns, end_ns, __ATOMIC_RELAXED);
+}
+
+/* The child: share blocks with the file until the parent's end. */
 static inline void share_race_child(const char *path, enum layout_op op,
-			       uint64_t end, unsigned long *done)
+				    struct race_shared *race)
 {
 	int fd = open(path, O_RDWR), n;
 
 	if (fd < 0)
 		_exit(1);
-	for (n = 1; now_ns() < end; n++) {
+	for (n = 1; now_ns() < __atomic_load_n(&race->end_ns, __ATOMIC_RELAXED);
+	     n++) {
 		if (share_op(path, fd, op, RACE_LEN) == 0)
-			__atomic_add_fetch(done, 1, __ATOMIC_RELAXED);
+			__atomic_add_fetch(&race->shares, 1, __ATOMIC_RELAXED);
 		if (n % 8 == 0 && (ftruncate(fd, 0) ||
 				   fill_file(fd, 'f', RACE_FILE)))
 			_exit(2);
@@ -413,13 +428,18 @@ static inline void share_race_child(const char *path, enum layout_op op,
 	_exit(0);
 }
 
-/* A counter the child can bump. */
-static inline unsigned long *shared_counter(void)
+/* The memory the child and its parent share, ending at @end_ns. */
+static inline struct race_shared *race_shared_new(uint64_t end_ns)
 {
-	void *p = mmap(NULL, sizeof(unsigned long), PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct race_shared *race = mmap(NULL, sizeof(*race),
+					PROT_READ | PROT_WRITE,
+					MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 
-	return p == MAP_FAILED ? NULL : p;
+	if (race == MAP_FAILED)
+		return NULL;
+	race->shares = 0;
+	race->end_ns = end_ns;
+	return race;
 }
 
 static inline int run_op(const char *path, enum layout_op op, off_t size)

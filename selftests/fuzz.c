@@ -253,6 +253,12 @@ struct wshared {
 	int tainted;		/* saw a kernel report */
 	int printed[NCAT];	/* failures printed in full, children's too */
 	char cur[400];
+	/*
+	 * The first failure of each kind, repeated next to its verdict at the
+	 * end: the full reports scroll by during the run, and CI shows only
+	 * the lines just above a failed result.
+	 */
+	char first_fail[NCAT][320];
 };
 
 static struct wshared *shared_stats;
@@ -388,6 +394,9 @@ static void __attribute__((format(printf, 2, 3))) fail(int cat, const char *fmt,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (!ST->first_fail[cat][0])
+		snprintf(ST->first_fail[cat], sizeof(ST->first_fail[cat]),
+			 "%s%.290s", in_child ? "(in a child) " : "", msg);
 	n = snprintf(text, sizeof(text),
 		     "FAIL (%s) in worker %d%s (pid %d, seed %#" PRIx64 "): %s\nlast operations of this process, oldest first:",
 		     cat_names[cat], W, in_child ? "'s child" : "", getpid(),
@@ -3701,6 +3710,18 @@ static uint64_t total_fails(int nw, int cat)
 	return v;
 }
 
+/* Each worker's first failure of kind @cat, just above the verdict. */
+static void show_first_fails(int nw, int cat)
+{
+	int w;
+
+	for (w = 0; w < nw; w++)
+		if (shared_stats[w].fails[cat])
+			out("worker %d: %llu %s failures, the first: %s", w,
+			    (unsigned long long)shared_stats[w].fails[cat],
+			    cat_names[cat], shared_stats[w].first_fail[cat]);
+}
+
 static void cleanup_files(int nw)
 {
 	char path[4096];
@@ -3977,19 +3998,24 @@ int main(void)
 				 (unsigned long long)seconds,
 				 (unsigned long long)(20 * seconds));
 	}
+	show_first_fails(nw, C_ERRNO);
 	ksft_test_result(!total_fails(nw, C_ERRNO),
 			 "fuzz: every failing call failed with an errno documented for it (%llu did not)\n",
 			 (unsigned long long)total_fails(nw, C_ERRNO));
+	show_first_fails(nw, C_PRECISE);
 	ksft_test_result(!total_fails(nw, C_PRECISE),
 			 "fuzz: one bad field gives its errno, valid calls succeed, QUERY, events and /proc/daxpin agree (%llu failures)\n",
 			 (unsigned long long)total_fails(nw, C_PRECISE));
+	show_first_fails(nw, C_SAFETY);
 	ksft_test_result(!total_fails(nw, C_SAFETY),
 			 "fuzz: ended pins unreachable, no executable, writable read-only or inherited mapping, no stray store (%llu failures)\n",
 			 (unsigned long long)total_fails(nw, C_SAFETY));
+	show_first_fails(nw, C_HANG);
 	ksft_test_result(!bad_exit && !total_fails(nw, C_HANG),
 			 "fuzz: workers and children ended cleanly and in time, no call took %d s (%d bad exits, %llu hangs)\n",
 			 WATCHDOG_MS / 1000, bad_exit,
 			 (unsigned long long)total_fails(nw, C_HANG));
+	show_first_fails(nw, C_END);
 	ksft_test_result(!total_fails(nw, C_END),
 			 "fuzz: VmPin back to 0 in every worker once its pins ended\n");
 	ksft_test_result(leftover == 0,
