@@ -2812,9 +2812,13 @@ static void op_pwrite(void)
 	if (off + len > files[f].max)
 		len = files[f].max - off;
 	if (pct(10)) {
-		/* From a pin's mapping of the same file. */
+		/*
+		 * From a pin's mapping of the same file (one that surely
+		 * maps that pin: see sig_allowed()).
+		 */
 		for (i = 0; i < NPIECES; i++)
 			if (pieces[i].used && pieces[i].pin >= 0 &&
+			    !pieces[i].maybe_newer &&
 			    pins[pieces[i].pin].file == f &&
 			    (pieces[i].prot & PROT_READ)) {
 				src = (const char *)pieces[i].a;
@@ -2849,9 +2853,10 @@ static void op_pread(void)
 
 	len = (1 + below(16)) * PAGE;
 	if (pct(40)) {
-		/* Into a pin's mapping of the same file. */
+		/* Into a pin's mapping of the same file, surely that pin's. */
 		for (i = 0; i < NPIECES; i++)
 			if (pieces[i].used && pieces[i].pin >= 0 &&
+			    !pieces[i].maybe_newer &&
 			    pins[pieces[i].pin].file == f &&
 			    (pieces[i].prot & PROT_WRITE)) {
 				dst = (char *)pieces[i].a;
