@@ -39,6 +39,12 @@ kernel_lines() {
 		print def, $0 }' "$BENCH_DIR/kernels.list"
 }
 
+# recipe_env KVER KIMAGE KDIR KMODROOT: what a recipe_prepare prints (the
+# release, its image, its build tree, the root its modules are under).
+recipe_env() {
+	printf 'KVER=%s\nKIMAGE=%s\nKDIR=%s\nKMODROOT=%s\n' "$@"
+}
+
 # kernel_names [all]: the kernel names of bench/kernels.list, in order;
 # without "all", only those `make check` runs by default (not opt-in).
 kernel_names() {

@@ -29,8 +29,5 @@ recipe_prepare() {
 	need_pkgs "linux-image-$kver" "linux-headers-$kver"
 	[ -f "/boot/vmlinuz-$kver" ] || die "$name: /boot/vmlinuz-$kver missing"
 	[ -d "/lib/modules/$kver/build" ] || die "$name: headers for $kver missing"
-	echo "KVER=$kver"
-	echo "KIMAGE=/boot/vmlinuz-$kver"
-	echo "KDIR=/lib/modules/$kver/build"
-	echo "KMODROOT=/"
+	recipe_env "$kver" "/boot/vmlinuz-$kver" "/lib/modules/$kver/build" /
 }

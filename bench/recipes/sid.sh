@@ -55,9 +55,7 @@ recipe_prepare() {
 	done
 	[ -n "$kver" ] || die "$name: no kernel in $root/boot"
 	[ -d "$root/lib/modules/$kver/build" ] || die "$name: headers for $kver missing"
-	echo "KVER=$kver"
-	echo "KIMAGE=$root/boot/vmlinuz-$kver"
-	echo "KDIR=/lib/modules/$kver/build"
-	echo "KMODROOT=$root"
+	recipe_env "$kver" "$root/boot/vmlinuz-$kver" "/lib/modules/$kver/build" \
+		"$root"
 	echo "KBUILD_ROOT=$root"
 }
