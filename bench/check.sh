@@ -131,14 +131,17 @@ for k in "${selected[@]}"; do
 	kb=$BUILD_DIR/k/$k
 	rm -rf "$kb" && mkdir -p "$kb"
 	cp -r "$TOP_DIR/Kbuild" "$TOP_DIR/driver" "$TOP_DIR/uapi" "$kb/"
+	mkdir -p "$kb/selftests"
+	cp -r "$TOP_DIR/selftests/importer" "$kb/selftests/"
 	log=$BUILD_DIR/logs/build-$k.log
 	if [ -n "${KBUILD_ROOT:-}" ]; then
 		build=(build_in_root "$KBUILD_ROOT" "$kb" -C "$KDIR" M=@)
 	else
 		build=(make -C "$KDIR" M="$kb")
 	fi
-	if "${build[@]}" W=1 C=2 modules > "$log" 2>&1; then
-		host_result OK "daxpin.ko builds for $k ($KVER) with W=1 -Werror"
+	# With the selftests' dma-buf importer, which only the bench loads.
+	if "${build[@]}" DAXPIN_TEST_IMPORTER=m W=1 C=2 modules > "$log" 2>&1; then
+		host_result OK "daxpin.ko and the test importer build for $k ($KVER) with W=1 -Werror"
 		if grep -q 'sparse is not available' "$log"; then
 			# Debian's headers for sid's kernel lack
 			# scripts/checker-valid.sh: Kbuild runs no sparse.

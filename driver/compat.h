@@ -269,4 +269,20 @@ static inline int daxpin_lease_drop(struct file *file, void *owner)
 	return vfs_setlease(file, F_UNLCK, NULL, &owner);
 }
 
+/*
+ * dma-buf exporters tell dynamic importers to move with
+ * dma_buf_move_notify(), renamed dma_buf_invalidate_mappings() in 7.x.
+ * Its symbols are in the DMA_BUF namespace, named by a string since 6.13.
+ */
+#ifdef DAXPIN_DMA_BUF_INVALIDATE_MAPPINGS
+#define daxpin_dma_buf_move_notify	dma_buf_invalidate_mappings
+#else
+#define daxpin_dma_buf_move_notify	dma_buf_move_notify
+#endif
+#ifdef DAXPIN_IMPORT_NS_IS_STRING
+#define DAXPIN_IMPORT_DMA_BUF_NS	MODULE_IMPORT_NS("DMA_BUF")
+#else
+#define DAXPIN_IMPORT_DMA_BUF_NS	MODULE_IMPORT_NS(DMA_BUF)
+#endif
+
 #endif /* DAXPIN_COMPAT_H */

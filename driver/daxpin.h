@@ -21,7 +21,9 @@
  *   the pinned inode's i_rwsem (PIN holds it shared while it faults the
  *   range in) > dinode->mutex (mutex) > [a wait for the host thread, which
  *   takes the host mm's mmap_lock] > mmap_lock > daxpin_inodes_lock
- *   (mutex) > pin->map_lock (rwsem) > the inode's flc_lock (spinlock,
+ *   (mutex) > an exported dma-buf's resv lock (ww_mutex: a pin's end
+ *   notifies importers under it, importers map under it) > pin->map_lock
+ *   (rwsem) > the inode's flc_lock (spinlock,
  *   lease code) > dinode->lock (spinlock) > ctx->ev_lock (spinlock);
  *   and for /proc/daxpin: daxpin_ctxs_lock (mutex) > the xa_lock of
  *   ctx->pins (spinlock) > dinode->lock.
@@ -166,8 +168,12 @@ struct daxpin_run {
  * @cookie_pgoff: @cookie as a page offset on the daxpin file
  * @published: mmap() finds the pin by @cookie (until it is unpinned)
  * @mappers: the thread groups (struct pid, by pid number) that mapped the
- *	pin: the only ones that can have registered its pages with RDMA,
- *	since mappings are not inherited across fork
+ *	pin or exported it as a dma-buf: the only ones that can have
+ *	registered its pages with RDMA, since mappings are not inherited
+ *	across fork
+ * @dmabufs: the dma-bufs exporting the pin (struct daxpin_dmabuf, not
+ *	counted: each holds the pin); under dinode->mutex
+ * @nr_dmabufs: length of @dmabufs
  */
 struct daxpin_range {
 	/* Ordered so that no padding is left: /proc/daxpin shows its size. */
@@ -196,6 +202,8 @@ struct daxpin_range {
 	unsigned int work_reason;
 	struct list_head work_node;
 	struct xarray mappers;
+	struct list_head dmabufs;
+	unsigned int nr_dmabufs;
 	bool ev_dead;
 	bool published;
 };
@@ -291,12 +299,14 @@ struct daxpin_inode {
 /**
  * struct daxpin_ucmd - one ioctl call on its way through the dispatcher
  * @ctx: the daxpin file the call came in on
+ * @filp: its struct file
  * @ubuffer: the caller's command struct
  * @user_size: the caller's idea of the struct's size (its first field)
  * @cmd: the command struct, copied in and zero-extended to the kernel's size
  */
 struct daxpin_ucmd {
 	struct daxpin_ctx *ctx;
+	struct file *filp;
 	void __user *ubuffer;
 	u32 user_size;
 	void *cmd;
@@ -319,7 +329,7 @@ static inline void daxpin_test_init(void)
 
 /* ioctl.c */
 int daxpin_ucmd_respond(struct daxpin_ucmd *ucmd, size_t cmd_len);
-long daxpin_dispatch_ioctl(struct daxpin_ctx *ctx, unsigned int cmd,
+long daxpin_dispatch_ioctl(struct file *filp, unsigned int cmd,
 			   unsigned long arg);
 
 /* pin.c */
@@ -394,10 +404,16 @@ void daxpin_map_attach(struct file *filp);
 unsigned long daxpin_get_unmapped_area(struct file *file, unsigned long addr,
 				       unsigned long len, unsigned long pgoff,
 				       unsigned long flags);
+int daxpin_map_note_mapper(struct daxpin_range *pin);
 void daxpin_map_kill_mappers(struct daxpin_range *pin);
 void daxpin_map_forget_mappers(struct daxpin_range *pin);
 int daxpin_map_init(void);
 void daxpin_map_exit(void);
+
+/* dmabuf.c */
+extern unsigned int daxpin_max_dmabufs_per_pin;
+int daxpin_cmd_export_dmabuf(struct daxpin_ucmd *ucmd);
+void daxpin_dmabuf_revoke(struct daxpin_range *pin);
 
 /* event.c */
 void daxpin_event_queue(struct daxpin_range *pin, unsigned int type);

@@ -31,7 +31,8 @@ static int daxpin_info(struct daxpin_ucmd *ucmd)
 		return -EINVAL;
 
 	cmd->api_version = DAXPIN_API_VERSION;
-	cmd->features = DAXPIN_FEATURE_PIN | DAXPIN_FEATURE_EVENTFD;
+	cmd->features = DAXPIN_FEATURE_PIN | DAXPIN_FEATURE_EVENTFD |
+			DAXPIN_FEATURE_DMABUF;
 	if (DAXPIN_MAP_REGISTRABLE)
 		cmd->features |= DAXPIN_FEATURE_MAP_REGISTRABLE;
 	if (daxpin_test_hooks)
@@ -46,6 +47,7 @@ union daxpin_ucmd_buffer {
 	struct daxpin_unpin unpin;
 	struct daxpin_query query;
 	struct daxpin_set_eventfd set_eventfd;
+	struct daxpin_export_dmabuf export_dmabuf;
 };
 
 struct daxpin_ioctl_op {
@@ -77,15 +79,19 @@ static const struct daxpin_ioctl_op daxpin_ioctl_ops[] = {
 	DAXPIN_IOCTL_OP(DAXPIN_CMD_SET_EVENTFD, DAXPIN_SET_EVENTFD,
 			daxpin_cmd_set_eventfd, struct daxpin_set_eventfd,
 			__reserved),
+	DAXPIN_IOCTL_OP(DAXPIN_CMD_EXPORT_DMABUF, DAXPIN_EXPORT_DMABUF,
+			daxpin_cmd_export_dmabuf, struct daxpin_export_dmabuf,
+			__reserved2),
 };
 
-long daxpin_dispatch_ioctl(struct daxpin_ctx *ctx, unsigned int cmd,
+long daxpin_dispatch_ioctl(struct file *filp, unsigned int cmd,
 			   unsigned long arg)
 {
 	const struct daxpin_ioctl_op *op;
 	union daxpin_ucmd_buffer buf;
 	struct daxpin_ucmd ucmd = {
-		.ctx = ctx,
+		.ctx = filp->private_data,
+		.filp = filp,
 		.ubuffer = (void __user *)arg,
 		.cmd = &buf,
 	};

@@ -100,7 +100,7 @@ static int daxpin_fops_fasync(int fd, struct file *filp, int on)
 static long daxpin_fops_ioctl(struct file *filp, unsigned int cmd,
 			      unsigned long arg)
 {
-	return daxpin_dispatch_ioctl(filp->private_data, cmd, arg);
+	return daxpin_dispatch_ioctl(filp, cmd, arg);
 }
 
 /*

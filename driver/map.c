@@ -121,7 +121,7 @@ static const struct vm_operations_struct daxpin_map_vm_ops = {
 };
 
 /* Remember the calling thread group as one that mapped @pin. */
-static int daxpin_map_note_mapper(struct daxpin_range *pin)
+int daxpin_map_note_mapper(struct daxpin_range *pin)
 {
 	struct pid *pid = task_tgid(current);
 	int ret;

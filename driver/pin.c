@@ -176,6 +176,8 @@ void __daxpin_range_end(struct daxpin_range *pin, unsigned int state,
 	up_write(&pin->map_lock);
 
 	if (was_live) {
+		/* Dynamic dma-buf importers unmap, the others keep pages. */
+		daxpin_dmabuf_revoke(pin);
 		/* Nothing maps the pages any more once this returns. */
 		daxpin_map_zap(pin);
 		if (pin->runs)
@@ -390,6 +392,7 @@ int daxpin_cmd_pin(struct daxpin_ucmd *ucmd)
 	INIT_LIST_HEAD(&pin->ev_node);
 	INIT_LIST_HEAD(&pin->work_node);
 	xa_init(&pin->mappers);
+	INIT_LIST_HEAD(&pin->dmabufs);
 	pin->ctx = ctx;
 	pin->flags = cmd->flags;
 	pin->deadline_ms = deadline_ms;

@@ -16,6 +16,12 @@
  * the writer goes on posting WRITEs with the old rkey, which must be
  * refused, through the refill.
  *
+ * Or (dmabuf_*) the writer is a device: the bench's test importer
+ * (selftests/importer) attached to a dma-buf of the pin, storing where its
+ * DMA would land. A dynamic importer is told to move when the pin is
+ * revoked, and its stores fail from then on; a pinned one keeps its
+ * mapping, and the layout change waits until it detaches, as for an MR.
+ *
  * It can fail: with the zap in __daxpin_range_end() removed, the writer's
  * stores land in the refill files (docs/design.md tells of that run).
  *
@@ -29,6 +35,7 @@
 
 #include "kselftest_harness.h"
 #include "common.h"
+#include "importer/daxpin_test_importer.h"
 
 #define FILE_SIZE	(4 * 1024 * 1024UL)
 #define REFILL_FILE	(8 * 1024 * 1024UL)
@@ -44,6 +51,8 @@
 #define CQ_TIMEOUT_MS	10000
 
 static const char writer_pattern[] = "daxpin-writer!!";	/* 16 bytes */
+/* The device writes one 8-byte word over and over: "dmabuf-w". */
+static const char device_word[] = "dmabuf-w";
 
 /* The soft-RoCE side: two connected RC QPs, A writes into B's MRs. */
 struct verbs {
@@ -70,6 +79,8 @@ struct writer {
 	uint32_t rkey;
 	unsigned long flushed, resets;
 	volatile int error;
+	/* dma-buf only: the test importer's file */
+	int ifd;
 };
 
 static __thread sigjmp_buf writer_jmp;
@@ -92,6 +103,36 @@ static void *writer_main(void *arg)
 		memcpy(w->map + off, writer_pattern, 16);
 		w->stores++;
 		off = (off + 4096 + 16) % (w->len - 16);
+	}
+	return NULL;
+}
+
+/*
+ * The device writer: DTI_STORE of 4 KiB at a time all over the dma-buf,
+ * until told to stop. A store refused (ENODEV: no mapping, the importer
+ * was told to move or was detached) counts as a fault; anything else is
+ * an error.
+ */
+static void *device_writer_main(void *arg)
+{
+	struct writer *w = arg;
+	struct dti_access a = { .length = 4096 };
+	size_t off = 0;
+
+	memcpy(&a.value, device_word, 8);
+	while (!w->stop) {
+		a.offset = off;
+		if (!ioctl(w->ifd, DTI_STORE, &a)) {
+			w->stores++;
+		} else if (errno == ENODEV) {
+			w->faults++;
+			usleep(100);
+		} else {
+			w->error = errno;
+			break;
+		}
+		off = (off + 4096 + 8) % (w->len - 4096);
+		off &= ~7ul;
 	}
 	return NULL;
 }
@@ -352,8 +393,12 @@ static int refill(const char *dir, int *nfiles)
 	return 0;
 }
 
-/* Count the writer's pattern in the refill files; remove them. */
-static long scan_and_remove(const char *dir, int nfiles)
+/*
+ * Count the writer's pattern (@needle, @len bytes) in the refill files;
+ * remove them.
+ */
+static long scan_and_remove(const char *dir, int nfiles, const char *needle,
+			    size_t len)
 {
 	char path[4096], *buf = malloc(REFILL_FILE);
 	long hits = 0;
@@ -370,8 +415,8 @@ static long scan_and_remove(const char *dir, int nfiles)
 		n = read(fd, buf, REFILL_FILE);
 		close(fd);
 		unlink(path);
-		for (p = buf; n > 0 && (p = memmem(p, buf + n - p, "daxpin-writer",
-					       13)); p += 13)
+		for (p = buf; n > 0 && (p = memmem(p, buf + n - p, needle, len));
+		     p += len)
 			hits++;
 	}
 	free(buf);
@@ -403,6 +448,7 @@ FIXTURE_VARIANT(corruption) {
 	enum layout_op op;
 	bool rdma;
 	bool aligned;	/* on DAXPIN_ALIGNED_DIR: 2 MiB entries */
+	int dmabuf;	/* a device writes: 1 dynamic importer, 2 pinned */
 };
 
 FIXTURE_VARIANT_ADD(corruption, truncate) { .op = OP_TRUNCATE };
@@ -419,6 +465,46 @@ FIXTURE_VARIANT_ADD(corruption, aligned_truncate) {
 FIXTURE_VARIANT_ADD(corruption, aligned_rdma_punch_hole) {
 	.op = OP_PUNCH, .rdma = true, .aligned = true,
 };
+FIXTURE_VARIANT_ADD(corruption, dmabuf_truncate) {
+	.op = OP_TRUNCATE, .dmabuf = 1,
+};
+FIXTURE_VARIANT_ADD(corruption, dmabuf_pinned_punch_hole) {
+	.op = OP_PUNCH, .dmabuf = 2,
+};
+
+/*
+ * Export all of pin @handle as a dma-buf and attach the test importer to
+ * it, dynamically or not, and map it: the importer's fd, or -errno.
+ */
+static int device_attach(int dfd, uint32_t handle, int dynamic)
+{
+	struct daxpin_export_dmabuf e = {
+		.size = sizeof(e), .handle = handle, .length = FILE_SIZE,
+		.flags = DAXPIN_EXPORT_DMABUF_CLOEXEC,
+	};
+	struct dti_attach a = { .flags = dynamic ? DTI_ATTACH_DYNAMIC : 0 };
+	struct dti_map m = { 0 };
+	int ifd, ret = 0;
+
+	ifd = open(DTI_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	if (ifd < 0)
+		return -errno;
+	if (ioctl(dfd, DAXPIN_EXPORT_DMABUF, &e)) {
+		ret = -errno;
+		goto out;
+	}
+	a.dmabuf_fd = e.out_fd;
+	if (ioctl(ifd, DTI_ATTACH, &a) || ioctl(ifd, DTI_MAP, &m))
+		ret = -errno;
+	/* The importer holds the dma-buf now. */
+	close(e.out_fd);
+out:
+	if (ret) {
+		close(ifd);
+		return ret;
+	}
+	return ifd;
+}
 
 FIXTURE_SETUP(corruption)
 {
@@ -448,23 +534,31 @@ TEST_F_TIMEOUT(corruption, no_stale_store_lands_elsewhere, 600)
 	long aligned_total = 0;
 	uint64_t t0 = now_ns();
 
+	const char *kind = variant->rdma ? "RDMA" :
+			   variant->dmabuf == 1 ? "dynamic dma-buf importer" :
+			   variant->dmabuf == 2 ? "pinned dma-buf importer" : "CPU";
+	/* Whether the layout change must wait for the holder's MR or device. */
+	const bool held = variant->rdma || variant->dmabuf == 2;
+	unsigned long min_stores = variant->rdma ? 100 : 1000;
+
 	if (variant->rdma && !map_registrable())
 		SKIP(return, NO_MAP_REGISTRATION "; an RDMA writer through ODP is not written yet");
+	if (variant->dmabuf && access(DTI_DEVICE_PATH, F_OK))
+		SKIP(return, "no %s: the bench loads the test importer module",
+		     DTI_DEVICE_PATH);
 	if (iterations)
-		TH_LOG("%s writer, %s%s: %lu iterations",
-		       variant->rdma ? "RDMA" : "CPU",
+		TH_LOG("%s writer, %s%s: %lu iterations", kind,
 		       variant->aligned ? "2 MiB-aligned file, " : "",
 		       variant->op == OP_TRUNCATE ? "truncate" : "punch hole",
 		       iterations);
 	else
-		TH_LOG("%s writer, %s%s: iterations for %lu s",
-		       variant->rdma ? "RDMA" : "CPU",
+		TH_LOG("%s writer, %s%s: iterations for %lu s", kind,
 		       variant->aligned ? "2 MiB-aligned file, " : "",
 		       variant->op == OP_TRUNCATE ? "truncate" : "punch hole",
 		       seconds);
 	for (iter = 0; iterations ? iter < iterations :
 	     iter == 0 || now_ns() - t0 < seconds * 1000000000ull; iter++) {
-		struct writer w = { .v = &self->v };
+		struct writer w = { .v = &self->v, .ifd = -1 };
 		struct ibv_mr *mr = NULL;
 		struct daxpin_event ev;
 		struct daxpin_pin p;
@@ -504,19 +598,28 @@ TEST_F_TIMEOUT(corruption, no_stale_store_lands_elsewhere, 600)
 			/* Fresh QPs, whatever the last writer left. */
 			ASSERT_EQ(0, verbs_connect(&self->v));
 		}
+		if (variant->dmabuf) {
+			w.ifd = device_attach(dfd, p.out_handle,
+					      variant->dmabuf == 1);
+			if (w.ifd == -EOPNOTSUPP)
+				SKIP(return, "the importer's DMA addresses are not CPU addresses (an IOMMU?)");
+			ASSERT_LE(0, w.ifd) TH_LOG("dma-buf export, attach, map: %s",
+						   strerror(-w.ifd));
+		}
 		ASSERT_EQ(0, pthread_create(&thread, NULL, variant->rdma ?
-					    rdma_writer_main : writer_main, &w));
+					    rdma_writer_main : variant->dmabuf ?
+					    device_writer_main : writer_main, &w));
 		t1 = now_ns();
-		while (w.stores < (variant->rdma ? 100 : 1000) && !w.error &&
+		while (w.stores < min_stores && !w.error &&
 		       now_ns() - t1 < CQ_TIMEOUT_MS * 1000000ull)
 			usleep(1000);
-		if (w.error || w.stores < (variant->rdma ? 100ul : 1000ul)) {
+		if (w.error || w.stores < min_stores) {
 			/* No thread may use the QPs when the teardown goes. */
 			w.stop = 1;
 			pthread_join(thread, NULL);
 		}
-		ASSERT_EQ(0, w.error) TH_LOG("RDMA writer: %s", strerror(w.error));
-		ASSERT_LE(variant->rdma ? 100ul : 1000ul, w.stores)
+		ASSERT_EQ(0, w.error) TH_LOG("%s writer: %s", kind, strerror(w.error));
+		ASSERT_LE(min_stores, w.stores)
 			TH_LOG("the writer stored %lu times in %d ms (%lu refused)",
 			       w.stores, CQ_TIMEOUT_MS, w.faults);
 
@@ -538,11 +641,12 @@ TEST_F_TIMEOUT(corruption, no_stale_store_lands_elsewhere, 600)
 		op = spawn_op(path, variant->op,
 			      variant->op == OP_TRUNCATE ? 0 : 2 * FILE_SIZE);
 		ASSERT_LT(0, op);
-		if (variant->rdma) {
+		if (held) {
 			/*
-			 * ... but not while the MR can reach them: revoked (or
-			 * let go), the pin drains and the op waits for the
-			 * holder, who deregisters (the writer still posting).
+			 * ... but not while the MR (or the pinned importer's
+			 * mapping) can reach them: revoked (or let go), the
+			 * pin drains and the op waits for the holder, who
+			 * deregisters or detaches (the writer still going).
 			 */
 			if (!let_go) {
 				ASSERT_EQ(0, next_event_skip_breaks(dfd, PROMPT_MS,
@@ -555,12 +659,17 @@ TEST_F_TIMEOUT(corruption, no_stale_store_lands_elsewhere, 600)
 			before = w.stores;
 			status = wait_child(op, MR_WAITS_MS);
 			EXPECT_EQ(-ETIMEDOUT, status)
-				TH_LOG("the layout change went on while an MR held the pages (%s)",
+				TH_LOG("the layout change went on while %s held the pages (%s)",
+				       variant->rdma ? "an MR" : "a pinned importer",
 				       let_go ? "pin unpinned and closed" :
 				       "pin revoked");
 			/* The NIC still wrote into the file's blocks meanwhile. */
 			EXPECT_LT(before, w.stores);
-			EXPECT_EQ(0, ibv_dereg_mr(mr));
+			if (variant->rdma) {
+				EXPECT_EQ(0, ibv_dereg_mr(mr));
+			} else {
+				EXPECT_EQ(0, ioctl(w.ifd, DTI_DETACH));
+			}
 		}
 		if (status == -ETIMEDOUT)
 			status = wait_child(op, PROMPT_MS);
@@ -572,14 +681,22 @@ TEST_F_TIMEOUT(corruption, no_stale_store_lands_elsewhere, 600)
 		usleep(200 * 1000);
 		w.stop = 1;
 		pthread_join(thread, NULL);
-		EXPECT_EQ(0, w.error) TH_LOG("RDMA writer: %s", strerror(w.error));
+		EXPECT_EQ(0, w.error) TH_LOG("%s writer: %s", kind, strerror(w.error));
 
-		hits = scan_and_remove(self->dir, nfiles);
+		if (variant->dmabuf)
+			hits = scan_and_remove(self->dir, nfiles, device_word, 8);
+		else
+			hits = scan_and_remove(self->dir, nfiles, "daxpin-writer",
+					       13);
 		total_hits += hits;
 		if (variant->rdma)
 			TH_LOG("iteration %lu (pin %s under the MR): %lu RDMA WRITEs, %lu refused (%lu after the refill), %lu flushed, %lu QP resets, %d refill files, %ld stale patterns (%ld bytes)",
 			       iter, let_go ? "unpinned" : "revoked", w.stores, w.faults, w.faults - before,
 			       w.flushed, w.resets, nfiles, hits, hits * 16);
+		else if (variant->dmabuf)
+			TH_LOG("iteration %lu: %lu device stores of 4 KiB, %lu refused (%lu after the refill), %d refill files, %ld stale words (%ld bytes)",
+			       iter, w.stores, w.faults, w.faults - before,
+			       nfiles, hits, hits * 8);
 		else
 			TH_LOG("iteration %lu: %lu stores, %lu SIGBUS (%lu after the refill), %d refill files, %ld stale patterns (%ld bytes)",
 			       iter, w.stores, w.faults, w.faults - before,
@@ -592,6 +709,8 @@ TEST_F_TIMEOUT(corruption, no_stale_store_lands_elsewhere, 600)
 			munmap(w.map, FILE_SIZE);
 			close(dfd);
 		}
+		if (w.ifd >= 0)
+			close(w.ifd);
 		close(ffd);
 		unlink(path);
 	}

@@ -29,6 +29,7 @@ static const struct {
 	CMD(DAXPIN_UNPIN, struct daxpin_unpin, __reserved),
 	CMD(DAXPIN_QUERY, struct daxpin_query, out_revoke_reason),
 	CMD(DAXPIN_SET_EVENTFD, struct daxpin_set_eventfd, __reserved),
+	CMD(DAXPIN_EXPORT_DMABUF, struct daxpin_export_dmabuf, __reserved2),
 #undef CMD
 };
 
@@ -81,6 +82,7 @@ TEST_F(device, info)
 	 */
 	ASSERT_LE(0, kernel_at_least(6, 15));
 	EXPECT_EQ((__u64)(DAXPIN_FEATURE_PIN | DAXPIN_FEATURE_EVENTFD |
+			  DAXPIN_FEATURE_DMABUF |
 			  (kernel_at_least(6, 15) ? 0 :
 			   DAXPIN_FEATURE_MAP_REGISTRABLE)),
 		  info.features & ~(__u64)DAXPIN_FEATURE_TEST_HOOKS);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Fault injection: walk every unwind path of DAXPIN_PIN. With the kernel's
+ * Fault injection: walk every unwind path of DAXPIN_PIN and of
+ * DAXPIN_EXPORT_DMABUF. With the kernel's
  * fault injection (CONFIG_FAULT_INJECTION: the bench's debug kernel) and
  * the module loaded with test_hooks=1, writing N to
  * /proc/thread-self/fail-nth fails the Nth fault point this thread passes,
@@ -174,6 +175,88 @@ TEST_F_TIMEOUT(fault, pin_walks_every_unwind, 600)
 	EXPECT_LE(10, points);
 	EXPECT_GT(300, nth);
 	no_handle_left_behind(_metadata, dir, dfd);
+	close(dfd);
+}
+
+/* Open file descriptors of this process. */
+static int open_fds(void)
+{
+	int n = 0, fd;
+
+	for (fd = 0; fd < 1024; fd++)
+		n += fcntl(fd, F_GETFD) != -1;
+	return n;
+}
+
+/*
+ * DAXPIN_EXPORT_DMABUF, each fault point failed in turn: an error, no file
+ * descriptor, nothing counted against the pin (with max_dmabufs_per_pin
+ * at 1, one export can be made afterwards and a second is refused).
+ */
+TEST_F_TIMEOUT(fault, export_dmabuf_walks_every_unwind, 300)
+{
+	const char *dir = env_or_die("DAXPIN_DAX_DIR");
+	int dfd, ffd, fd, nth, points = 0, tolerated = 0;
+	struct daxpin_export_dmabuf e;
+	struct daxpin_pin p;
+	char path[4096], old[32];
+
+	ASSERT_EQ(1, module_param_read("test_hooks"));
+	if (access(FAIL_NTH, W_OK))
+		SKIP(return, "kernel without CONFIG_FAULT_INJECTION (no %s): the debug kernel runs this",
+		     FAIL_NTH);
+	quiet_kernel_fault_points();
+	dfd = daxpin_open();
+	ASSERT_LE(0, dfd);
+	ffd = make_file(dir, "fault-test", 64 * PAGE, path, sizeof(path));
+	ASSERT_LE(0, ffd);
+	ASSERT_EQ(0, pin_range(dfd, ffd, 0, 16 * PAGE, DAXPIN_PIN_WRITE, 0, &p));
+	for (nth = 1; nth < 100; nth++) {
+		int fds = open_fds(), ret;
+		long left;
+
+		memset(&e, 0, sizeof(e));
+		e.size = sizeof(e);
+		e.handle = p.out_handle;
+		e.length = 16 * PAGE;
+		e.out_fd = -1;
+		ASSERT_EQ(0, fail_nth_set(nth));
+		ret = ioctl_err(dfd, DAXPIN_EXPORT_DMABUF, &e);
+		left = fail_nth_left();
+		ASSERT_EQ(0, fail_nth_set(0));
+		if (ret == 0) {
+			close(e.out_fd);
+			if (left > 0)
+				break;
+			tolerated++;
+			continue;
+		}
+		points++;
+		EXPECT_GT(0, ret) TH_LOG("failure point %d", nth);
+		if (ret != -ENOMEM)
+			TH_LOG("failure point %d: %s", nth, strerror(-ret));
+		EXPECT_EQ(0, left);
+		EXPECT_EQ(fds, open_fds()) TH_LOG("failure point %d", nth);
+	}
+	TH_LOG("EXPORT_DMABUF failed cleanly at %d fault points; %d more (the kernel's) it rightly survived",
+	       points, tolerated);
+	EXPECT_LE(2, points);
+	EXPECT_GT(100, nth);
+
+	snprintf(old, sizeof(old), "%ld", module_param_read("max_dmabufs_per_pin"));
+	ASSERT_EQ(0, module_param_write("max_dmabufs_per_pin", "1"));
+	memset(&e, 0, sizeof(e));
+	e.size = sizeof(e);
+	e.handle = p.out_handle;
+	e.length = PAGE;
+	EXPECT_EQ(0, ioctl_err(dfd, DAXPIN_EXPORT_DMABUF, &e));
+	fd = e.out_fd;
+	EXPECT_EQ(-ENOSPC, ioctl_err(dfd, DAXPIN_EXPORT_DMABUF, &e));
+	EXPECT_EQ(0, module_param_write("max_dmabufs_per_pin", old));
+	close(fd);
+	EXPECT_EQ(0, unpin(dfd, p.out_handle));
+	close(ffd);
+	unlink(path);
 	close(dfd);
 }
 

@@ -1833,7 +1833,7 @@ static void op_bad_ioctl(void)
 		cmd = _IOC(dir, type, nr, size);
 	} while (vfs_ioctl_type(type) ||
 		 (type == DAXPIN_TYPE && !dir && !size &&
-		  nr >= DAXPIN_CMD_INFO && nr <= DAXPIN_CMD_SET_EVENTFD));
+		  nr >= DAXPIN_CMD_INFO && nr <= DAXPIN_CMD_EXPORT_DMABUF));
 	arg = pct(50) ? (void *)argpages : (void *)(uintptr_t)rnd();
 	desc("ioctl(fd %d, %#x (type %#x nr %#x dir %u size %u), %p)",
 	     slots[s].fd, cmd, type, nr, dir, size, arg);

@@ -224,6 +224,11 @@ if [ -w $kmemleak ]; then
 fi
 hooks=; [ "$mode" = check ] && hooks=test_hooks=1
 bench_check "insmod daxpin.ko" insmod "$ko" $hooks || exit
+# The selftests' dma-buf importer (selftests/importer), built next to it.
+importer=${ko%/driver/daxpin.ko}/selftests/importer/daxpin_test_importer.ko
+if [ "$mode" = check ] && [ -f "$importer" ]; then
+	bench_check "insmod daxpin_test_importer.ko" insmod "$importer"
+fi
 
 export DAXPIN_DAX_DIR=/mnt/dax DAXPIN_NODAX_DIR=/mnt/nodax DAXPIN_FS=$fs
 [ "$mode" = benchmark ] || export DAXPIN_ALIGNED_DIR=/mnt/dax-aligned
@@ -284,6 +289,9 @@ check)
 	;;
 esac
 
+if lsmod | grep -q '^daxpin_test_importer '; then
+	bench_check "rmmod daxpin_test_importer" rmmod daxpin_test_importer
+fi
 bench_check "rmmod daxpin" rmmod daxpin
 if [ -w $kmemleak ]; then
 	# An object must be some seconds old before kmemleak reports it.

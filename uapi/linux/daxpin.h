@@ -47,6 +47,7 @@ enum {
 	DAXPIN_CMD_UNPIN,
 	DAXPIN_CMD_QUERY,
 	DAXPIN_CMD_SET_EVENTFD,
+	DAXPIN_CMD_EXPORT_DMABUF,
 };
 
 /**
@@ -63,12 +64,14 @@ enum {
  *	EFAULT), and RDMA goes through an on-demand-paging
  *	registration of the file's own mapping, which the pin protects all
  *	the same.
+ * @DAXPIN_FEATURE_DMABUF: DAXPIN_EXPORT_DMABUF.
  */
 enum daxpin_feature {
 	DAXPIN_FEATURE_TEST_HOOKS = 1 << 0,
 	DAXPIN_FEATURE_PIN = 1 << 1,
 	DAXPIN_FEATURE_EVENTFD = 1 << 2,
 	DAXPIN_FEATURE_MAP_REGISTRABLE = 1 << 3,
+	DAXPIN_FEATURE_DMABUF = 1 << 4,
 };
 
 /**
@@ -291,6 +294,66 @@ struct daxpin_set_eventfd {
 };
 
 #define DAXPIN_SET_EVENTFD _IO(DAXPIN_TYPE, DAXPIN_CMD_SET_EVENTFD)
+
+/**
+ * enum daxpin_export_dmabuf_flags - flags of struct daxpin_export_dmabuf
+ * @DAXPIN_EXPORT_DMABUF_CLOEXEC: the new file descriptor is close-on-exec
+ */
+enum daxpin_export_dmabuf_flags {
+	DAXPIN_EXPORT_DMABUF_CLOEXEC = 1 << 0,
+};
+
+/**
+ * struct daxpin_export_dmabuf - ioctl(DAXPIN_EXPORT_DMABUF)
+ * @size: sizeof(struct daxpin_export_dmabuf)
+ * @flags: enum daxpin_export_dmabuf_flags
+ * @handle: a live pin of this daxpin file
+ * @__reserved: Must be 0
+ * @offset: where the exported part starts, in bytes from the start of the
+ *	pin; a multiple of the page size
+ * @length: bytes to export, a multiple of the page size, not 0; the part
+ *	must lie within the pin
+ * @out_fd: Output: a dma-buf file descriptor for the part
+ *
+ * Export part of a pin as a dma-buf, for a device driver (an RDMA provider
+ * that imports dma-bufs, a GPU) to attach and map. The dma-buf keeps the pin
+ * and this daxpin file alive, as a mapping of the pin does. It cannot be
+ * mmap()ed: the CPU uses the pin's own mapping.
+ *
+ * When the pin ends (UNPIN, revocation after a recall's deadline, the last
+ * close of the daxpin file), each importer that attached dynamically is
+ * told to move (move_notify, invalidate_mappings on newer kernels) and
+ * must unmap; daxpin waits for the dma-buf's fences. Every mapping an
+ * importer still holds after that keeps the pages, exactly as an RDMA
+ * registration does: the pin drains, the layout change waits for the
+ * unmap, and a revoked pin's exporting process is killed if kill_on_stuck
+ * is set. No importer can map the dma-buf once its pin has ended. An
+ * importer mapping it for writing (anything but DMA_TO_DEVICE) needs a pin
+ * made with DAXPIN_PIN_WRITE.
+ *
+ * Errors (besides the common ones):
+ *   ENOENT      @handle is not a pin of this file
+ *   ENXIO       the pin has ended (revoked)
+ *   EINVAL      @offset or @length not page-aligned, @length 0, or the
+ *               part not within the pin
+ *   EMFILE      no free file descriptor
+ *   ENOSPC      the pin already has max_dmabufs_per_pin dma-bufs
+ *   ENOMEM      out of memory
+ * An importer's map of the dma-buf fails with ENXIO once the pin has
+ * ended, and with EACCES for a writable map of a read-only pin.
+ */
+struct daxpin_export_dmabuf {
+	__u32 size;
+	__u32 flags;
+	__u32 handle;
+	__u32 __reserved;
+	__aligned_u64 offset;
+	__aligned_u64 length;
+	__s32 out_fd;
+	__u32 __reserved2;
+};
+
+#define DAXPIN_EXPORT_DMABUF _IO(DAXPIN_TYPE, DAXPIN_CMD_EXPORT_DMABUF)
 
 /**
  * enum daxpin_event_type - what an event record reports

@@ -1,0 +1,339 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * daxpin: a pin exported as a dma-buf (DAXPIN_EXPORT_DMABUF).
+ *
+ * A device driver that imports dma-bufs (an RDMA provider, a GPU) reaches
+ * the pinned blocks through the dma-buf's mappings, not through page
+ * tables: neither the keeper windows nor the file's mappings see it. So
+ * the exporter keeps to the same rule as an RDMA registration made
+ * through a pin's mapping:
+ *
+ *  - a mapping takes a reference on every page it maps, and drops them at
+ *    unmap. While it exists, the pages are busy: an ended pin drains, its
+ *    keeper windows stay, and the layout change waits for the unmap.
+ *  - nothing is mapped once the pin has ended: map_dma_buf checks the
+ *    pin's state under its map_lock, which the pin's end takes for
+ *    writing.
+ *  - when the pin ends, dynamic importers are told to move and the
+ *    dma-buf's fences are waited for, before the pin's pages are released;
+ *    a well-behaved dynamic importer unmaps from that notification, so its
+ *    pin ends at once. An importer that pinned keeps its mapping, and the
+ *    pin drains until it unmaps (or, with kill_on_stuck, until the
+ *    exporting process, killed, lets go of it).
+ *
+ * The dma-buf is dynamic (it has pin/unpin ops) so that importers able to
+ * move are not pinned on kernels that know better; on Debian's 6.1 and
+ * 6.12 (CONFIG_DMABUF_MOVE_NOTIFY off) the core pins every mapping
+ * anyway, which changes nothing here: the notification is still sent.
+ */
+#include <linux/dma-buf.h>
+#include <linux/dma-mapping.h>
+#include <linux/dma-resv.h>
+#include <linux/file.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+
+#include "daxpin.h"
+
+DAXPIN_IMPORT_DMA_BUF_NS;
+
+/**
+ * struct daxpin_dmabuf - the exporter's side of one dma-buf
+ * @pin: the exported pin (counted)
+ * @filp: the daxpin file of the pin (counted): a dma-buf keeps the pin's
+ *	daxpin file open, as a mapping of the pin does
+ * @dmabuf: the dma-buf
+ * @node: on @pin->dmabufs, under the pin's dinode->mutex
+ * @first: the first exported page, as an index into the pin
+ * @npages: pages exported
+ * @nr_mapped: mappings not yet unmapped; under the dma-buf's resv lock
+ */
+struct daxpin_dmabuf {
+	struct daxpin_range *pin;
+	struct file *filp;
+	struct dma_buf *dmabuf;
+	struct list_head node;
+	unsigned long first;
+	unsigned long npages;
+	unsigned int nr_mapped;
+};
+
+unsigned int daxpin_max_dmabufs_per_pin = 64;
+module_param_named(max_dmabufs_per_pin, daxpin_max_dmabufs_per_pin, uint,
+		   0644);
+MODULE_PARM_DESC(max_dmabufs_per_pin,
+		 "Most dma-bufs one pin may be exported as at once (default 64)");
+
+/* Called with the resv lock held: refuse once the pin has ended. */
+static int daxpin_dmabuf_pin(struct dma_buf_attachment *attach)
+{
+	struct daxpin_dmabuf *db = attach->dmabuf->priv;
+
+	return daxpin_state_live(READ_ONCE(db->pin->state)) ? 0 : -ENXIO;
+}
+
+/*
+ * Nothing to undo: the pages stay held by the pin while it is live, and
+ * by each mapping after.
+ */
+static void daxpin_dmabuf_unpin(struct dma_buf_attachment *attach)
+{
+}
+
+/* Drop the references a mapping took, one per page of each segment. */
+static void daxpin_dmabuf_put_pages(struct sg_table *sgt)
+{
+	struct scatterlist *sg;
+	unsigned long i;
+	unsigned int s;
+
+	for_each_sgtable_sg(sgt, sg, s)
+		for (i = 0; i < sg->length >> PAGE_SHIFT; i++)
+			put_page(pfn_to_page(page_to_pfn(sg_page(sg)) + i));
+}
+
+/*
+ * The segments of the exported pages: each run of consecutive pfns, cut
+ * to the device's largest segment. With @sgt NULL, only count them.
+ */
+static unsigned int daxpin_dmabuf_fill(struct daxpin_dmabuf *db,
+				       struct sg_table *sgt,
+				       unsigned long max_seg)
+{
+	struct scatterlist *sg = sgt ? sgt->sgl : NULL;
+	unsigned long index = db->first, end = db->first + db->npages;
+	unsigned int nents = 0;
+
+	while (index < end) {
+		unsigned long pfn = daxpin_pages_pfn(db->pin, index);
+		unsigned long nr = 1;
+
+		while (index + nr < end && nr < max_seg &&
+		       daxpin_pages_pfn(db->pin, index + nr) == pfn + nr)
+			nr++;
+		if (sg) {
+			unsigned long i;
+
+			for (i = 0; i < nr; i++)
+				get_page(pfn_to_page(pfn + i));
+			sg_set_page(sg, pfn_to_page(pfn), nr << PAGE_SHIFT, 0);
+			sg = sg_next(sg);
+		}
+		nents++;
+		index += nr;
+	}
+	return nents;
+}
+
+static struct sg_table *daxpin_dmabuf_map(struct dma_buf_attachment *attach,
+					  enum dma_data_direction dir)
+{
+	struct daxpin_dmabuf *db = attach->dmabuf->priv;
+	struct daxpin_range *pin = db->pin;
+	unsigned long max_seg;
+	struct sg_table *sgt;
+	int ret;
+
+	dma_resv_assert_held(attach->dmabuf->resv);
+	max_seg = max_t(unsigned long,
+			dma_get_max_seg_size(attach->dev) >> PAGE_SHIFT, 1);
+	sgt = kzalloc(sizeof(*sgt), GFP_KERNEL_ACCOUNT);
+	if (!sgt)
+		return ERR_PTR(-ENOMEM);
+
+	/* The pin's pages are in place while it is live (map_lock). */
+	down_read(&pin->map_lock);
+	ret = -ENXIO;
+	if (!daxpin_state_live(pin->state))
+		goto out_unlock;
+	ret = -EACCES;
+	if (dir != DMA_TO_DEVICE && !(pin->flags & DAXPIN_PIN_WRITE))
+		goto out_unlock;
+	ret = -ENOMEM;
+	if (daxpin_should_fail())
+		goto out_unlock;
+	ret = sg_alloc_table(sgt, daxpin_dmabuf_fill(db, NULL, max_seg),
+			     GFP_KERNEL_ACCOUNT);
+	if (ret)
+		goto out_unlock;
+	daxpin_dmabuf_fill(db, sgt, max_seg);
+	up_read(&pin->map_lock);
+
+	/*
+	 * The references taken above keep the pages whatever happens to the
+	 * pin from here on: if it ends, it drains until this is unmapped.
+	 */
+	ret = dma_map_sgtable(attach->dev, sgt, dir, DMA_ATTR_SKIP_CPU_SYNC);
+	if (ret)
+		goto out_put;
+	db->nr_mapped++;
+	return sgt;
+
+out_put:
+	daxpin_dmabuf_put_pages(sgt);
+	sg_free_table(sgt);
+	kfree(sgt);
+	return ERR_PTR(ret);
+out_unlock:
+	up_read(&pin->map_lock);
+	kfree(sgt);
+	return ERR_PTR(ret);
+}
+
+static void daxpin_dmabuf_unmap(struct dma_buf_attachment *attach,
+				struct sg_table *sgt,
+				enum dma_data_direction dir)
+{
+	struct daxpin_dmabuf *db = attach->dmabuf->priv;
+	struct daxpin_inode *dinode = db->pin->dinode;
+
+	dma_unmap_sgtable(attach->dev, sgt, dir, DMA_ATTR_SKIP_CPU_SYNC);
+	daxpin_dmabuf_put_pages(sgt);
+	sg_free_table(sgt);
+	kfree(sgt);
+	db->nr_mapped--;
+	/* An ended pin may be draining for these pages: look now. */
+	if (!daxpin_state_live(READ_ONCE(db->pin->state)))
+		mod_delayed_work(daxpin_wq, &dinode->drain_work, 0);
+}
+
+/* The last reference to the dma-buf is gone. */
+static void daxpin_dmabuf_release(struct dma_buf *dmabuf)
+{
+	struct daxpin_dmabuf *db = dmabuf->priv;
+	struct daxpin_inode *dinode = db->pin->dinode;
+
+	mutex_lock(&dinode->mutex);
+	list_del(&db->node);
+	db->pin->nr_dmabufs--;
+	mutex_unlock(&dinode->mutex);
+	daxpin_range_put(db->pin);
+	fput(db->filp);
+	kfree(db);
+}
+
+static const struct dma_buf_ops daxpin_dmabuf_ops = {
+	.pin = daxpin_dmabuf_pin,
+	.unpin = daxpin_dmabuf_unpin,
+	.map_dma_buf = daxpin_dmabuf_map,
+	.unmap_dma_buf = daxpin_dmabuf_unmap,
+	.release = daxpin_dmabuf_release,
+};
+
+/*
+ * @pin is ending (its state is no longer live): tell the dynamic
+ * importers of each of its dma-bufs to move, and wait until the devices
+ * are done with what they had queued. Called with dinode->mutex held,
+ * before the pin's pages are released: the mappings importers still hold
+ * then make the pin drain.
+ */
+void daxpin_dmabuf_revoke(struct daxpin_range *pin)
+{
+	struct daxpin_dmabuf *db;
+
+	lockdep_assert_held(&pin->dinode->mutex);
+	list_for_each_entry(db, &pin->dmabufs, node) {
+		struct dma_resv *resv = db->dmabuf->resv;
+
+		dma_resv_lock(resv, NULL);
+		daxpin_dma_buf_move_notify(db->dmabuf);
+		dma_resv_unlock(resv);
+		dma_resv_wait_timeout(resv, DMA_RESV_USAGE_BOOKKEEP, false,
+				      MAX_SCHEDULE_TIMEOUT);
+	}
+}
+
+static int daxpin_check_export_args(struct daxpin_export_dmabuf *cmd,
+				    struct daxpin_range *pin)
+{
+	u64 bytes = (u64)pin->npages << PAGE_SHIFT;
+
+	if (!cmd->length || !PAGE_ALIGNED(cmd->offset) ||
+	    !PAGE_ALIGNED(cmd->length) || cmd->offset >= bytes ||
+	    cmd->length > bytes - cmd->offset)
+		return -EINVAL;
+	return 0;
+}
+
+int daxpin_cmd_export_dmabuf(struct daxpin_ucmd *ucmd)
+{
+	struct daxpin_export_dmabuf *cmd = ucmd->cmd;
+	DEFINE_DMA_BUF_EXPORT_INFO(exp_info);
+	struct daxpin_range *pin;
+	struct daxpin_dmabuf *db;
+	struct dma_buf *dmabuf;
+	int fd, ret;
+
+	if (cmd->flags & ~DAXPIN_EXPORT_DMABUF_CLOEXEC)
+		return -EOPNOTSUPP;
+	if (cmd->__reserved || cmd->__reserved2)
+		return -EINVAL;
+	pin = daxpin_range_get(ucmd->ctx, cmd->handle);
+	if (!pin)
+		return -ENOENT;
+	ret = daxpin_check_export_args(cmd, pin);
+	if (ret)
+		goto out_put_pin;
+
+	ret = -ENOMEM;
+	db = kzalloc(sizeof(*db), GFP_KERNEL_ACCOUNT);
+	if (!db || daxpin_should_fail())
+		goto out_free;
+	db->pin = pin;
+	db->first = cmd->offset >> PAGE_SHIFT;
+	db->npages = cmd->length >> PAGE_SHIFT;
+	fd = get_unused_fd_flags(O_RDWR | (cmd->flags &
+		DAXPIN_EXPORT_DMABUF_CLOEXEC ? O_CLOEXEC : 0));
+	if (fd < 0) {
+		ret = fd;
+		goto out_free;
+	}
+
+	exp_info.ops = &daxpin_dmabuf_ops;
+	exp_info.size = cmd->length;
+	exp_info.flags = pin->flags & DAXPIN_PIN_WRITE ? O_RDWR : O_RDONLY;
+	exp_info.priv = db;
+
+	/* Under the mutex the pin cannot end: its end will see this one. */
+	mutex_lock(&pin->dinode->mutex);
+	ret = -ENXIO;
+	if (!daxpin_state_live(pin->state))
+		goto out_unlock;
+	ret = -ENOSPC;
+	if (pin->nr_dmabufs >= READ_ONCE(daxpin_max_dmabufs_per_pin))
+		goto out_unlock;
+	/* kill_on_stuck: the exporting process answers for its importers. */
+	ret = daxpin_map_note_mapper(pin);
+	if (ret)
+		goto out_unlock;
+	dmabuf = dma_buf_export(&exp_info);
+	if (IS_ERR(dmabuf)) {
+		ret = PTR_ERR(dmabuf);
+		goto out_unlock;
+	}
+	db->dmabuf = dmabuf;
+	db->filp = get_file(ucmd->filp);
+	list_add(&db->node, &pin->dmabufs);
+	pin->nr_dmabufs++;
+	mutex_unlock(&pin->dinode->mutex);
+
+	/* From here on, the dma-buf owns @db and the pin reference. */
+	cmd->out_fd = fd;
+	ret = daxpin_ucmd_respond(ucmd, sizeof(*cmd));
+	if (ret) {
+		put_unused_fd(fd);
+		dma_buf_put(dmabuf);
+		return ret;
+	}
+	fd_install(fd, dmabuf->file);
+	return 0;
+
+out_unlock:
+	mutex_unlock(&pin->dinode->mutex);
+	put_unused_fd(fd);
+out_free:
+	kfree(db);
+out_put_pin:
+	daxpin_range_put(pin);
+	return ret;
+}
