@@ -20,7 +20,7 @@ KDIR ?= /lib/modules/$(KVER)/build
 BUILD ?= $(CURDIR)/build
 KSRC = $(shell $(CURDIR)/bench/linux-source.sh)
 
-KERNEL_FILES = $(filter-out %.mod.c,$(wildcard driver/*.c driver/*.h)) uapi/linux/daxpin.h
+KERNEL_FILES = $(filter-out %.mod.c,$(wildcard driver/*.c driver/*.h)) uapi/linux/daxpin.h $(wildcard selftests/importer/*.[ch])
 
 .PHONY: all module userlib selftests examples lint checkpatch sparse \
 	check fuzz soak demo benchmark vm-shell clean
@@ -55,7 +55,7 @@ checkpatch:
 sparse:
 	@command -v sparse >/dev/null || { echo "sparse is not installed (apt-get install sparse)"; exit 1; }
 	@mkdir -p $(BUILD)
-	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 C=2 modules 2>&1 | tee $(BUILD)/sparse.log
+	$(MAKE) -C $(KDIR) M=$(CURDIR) DAXPIN_TEST_IMPORTER=m W=1 C=2 modules 2>&1 | tee $(BUILD)/sparse.log
 	@! grep -E '(warning|error):' $(BUILD)/sparse.log
 
 check:
