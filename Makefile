@@ -20,7 +20,7 @@ KDIR ?= /lib/modules/$(KVER)/build
 BUILD ?= $(CURDIR)/build
 KSRC = $(shell $(CURDIR)/bench/linux-source.sh)
 
-KERNEL_FILES = $(filter-out %.mod.c,$(wildcard driver/*.c driver/*.h)) uapi/linux/daxpin.h $(wildcard selftests/importer/*.[ch])
+KERNEL_FILES = $(filter-out %.mod.c,$(wildcard driver/*.c driver/*.h selftests/importer/*.c selftests/importer/*.h)) uapi/linux/daxpin.h
 
 .PHONY: all module userlib selftests examples lint checkpatch sparse \
 	check fuzz soak demo benchmark vm-shell clean
