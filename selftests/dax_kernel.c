@@ -321,4 +321,60 @@ TEST(plain_shared_block_faults_and_truncates)
 	close(kfd);
 }
 
+/*
+ * What the keeper windows are still for on 7.x. Up to 6.14,
+ * dax_layout_busy_page_range() returns at once when nothing maps the file,
+ * so a page reference held with the file unmapped holds no layout change
+ * off (kernel-facts section 3): the windows keep the file mapped. From
+ * 6.15 that early return is gone. Measured here without daxpin: a pipe
+ * holds references on pages of a DAX file (vmsplice), the file is
+ * unmapped, and a truncate must wait until the pipe is read.
+ */
+TEST(unmapped_referenced_pages_hold_truncate)
+{
+	const size_t len = 16 * PAGE;
+	char path[4096], *buf;
+	struct iovec iov;
+	int fd, p[2], status;
+	char *m;
+	size_t i;
+	pid_t op;
+
+	if (!kernel_at_least(6, 15))
+		SKIP(return, "before 6.15 a truncate of an unmapped DAX file waits for no page reference: what the keeper windows are for (kernel-facts section 3)");
+	fd = make_file(env_or_die("DAXPIN_DAX_DIR"), "unmapped-ref", 4 * len,
+		       path, sizeof(path));
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fill_file(fd, 'u', 4 * len));
+	ASSERT_EQ(0, pipe(p));
+	ASSERT_LE((int)len, fcntl(p[1], F_SETPIPE_SZ, (int)len));
+	m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	iov.iov_base = m;
+	iov.iov_len = len;
+	/* The pipe holds a reference on each page until it is read. */
+	ASSERT_EQ((ssize_t)len, vmsplice(p[1], &iov, 1, 0));
+	munmap(m, len);
+
+	op = spawn_op(path, OP_TRUNCATE, 0);
+	ASSERT_LT(0, op);
+	/* Nothing maps the file; the references alone hold the truncate. */
+	EXPECT_EQ(-ETIMEDOUT, wait_child(op, 2000))
+		TH_LOG("the truncate did not wait for the pipe's references");
+	buf = malloc(len);
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ((ssize_t)len, read(p[0], buf, len));
+	for (i = 0; i < len && buf[i] == 'u'; i++)
+		;
+	EXPECT_EQ(len, i);
+	status = wait_child(op, 10000);
+	EXPECT_EQ(0, status) TH_LOG("the truncate still waits after the pipe was read");
+	EXPECT_EQ(0, lseek(fd, 0, SEEK_END));
+	free(buf);
+	close(p[0]);
+	close(p[1]);
+	close(fd);
+	unlink(path);
+}
+
 TEST_HARNESS_MAIN
