@@ -90,3 +90,14 @@ int daxpin_set_eventfd(int fd, int eventfd)
 
 	return ioctl(fd, DAXPIN_SET_EVENTFD, &cmd) ? -errno : 0;
 }
+
+int daxpin_export_dmabuf(int fd, uint32_t handle, uint64_t delta,
+			 uint64_t length, uint32_t flags)
+{
+	struct daxpin_export_dmabuf cmd = {
+		.size = sizeof(cmd), .flags = flags, .handle = handle,
+		.offset = delta, .length = length,
+	};
+
+	return ioctl(fd, DAXPIN_EXPORT_DMABUF, &cmd) ? -errno : cmd.out_fd;
+}

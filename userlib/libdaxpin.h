@@ -54,6 +54,14 @@ int daxpin_read_events(int fd, struct daxpin_event *events, unsigned int max);
 /* Signal @eventfd on each new event (-1: stop). */
 int daxpin_set_eventfd(int fd, int eventfd);
 
+/*
+ * Export [@delta, @delta + @length) of pin @handle as a dma-buf, for a
+ * driver that imports dma-bufs. @flags: DAXPIN_EXPORT_DMABUF_CLOEXEC or 0.
+ * Returns the dma-buf's fd or -errno.
+ */
+int daxpin_export_dmabuf(int fd, uint32_t handle, uint64_t delta,
+			 uint64_t length, uint32_t flags);
+
 #ifdef __cplusplus
 }
 #endif
