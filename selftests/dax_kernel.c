@@ -377,4 +377,61 @@ TEST(unmapped_referenced_pages_hold_truncate)
 	unlink(path);
 }
 
+/*
+ * And what that costs on 6.15 and later: the wait ends only when the page's
+ * reference count reaches 0 (dax_page_is_idle()), and a mapping counts one
+ * reference per page table entry. XFS drops its MMAPLOCK while it sleeps
+ * in that wait (xfs_wait_dax_page()), so a fault can map the page again
+ * meanwhile; its reference never goes while the mapping stays, and the
+ * layout change waits until it is unmapped, whatever else let go (ext4
+ * drops its invalidate_lock the same way, ext4_wait_dax_page()). Shown
+ * without daxpin: a pipe's reference holds a truncate, a mapping faults
+ * the page back in during the wait, the pipe is read: the truncate still
+ * waits, until the munmap().
+ */
+TEST(refault_during_wait_holds_truncate)
+{
+	const size_t len = 16 * PAGE;
+	char path[4096], buf[PAGE];
+	volatile char *m2;
+	struct iovec iov;
+	int fd, p[2];
+	char *m;
+	pid_t op;
+
+	if (!kernel_at_least(6, 15))
+		SKIP(return, "before 6.15 a mapped fsdax page takes no reference: a refault does not make it busy");
+	fd = make_file(env_or_die("DAXPIN_DAX_DIR"), "refault-wait", len, path,
+		       sizeof(path));
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fill_file(fd, 'r', len));
+	ASSERT_EQ(0, pipe(p));
+	m = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	iov.iov_base = m;
+	iov.iov_len = PAGE;
+	ASSERT_EQ((ssize_t)PAGE, vmsplice(p[1], &iov, 1, 0));
+	munmap(m, PAGE);
+
+	op = spawn_op(path, OP_TRUNCATE, 0);
+	ASSERT_LT(0, op);
+	ASSERT_EQ(-ETIMEDOUT, wait_child(op, 1000))
+		TH_LOG("the truncate did not wait for the pipe's reference");
+	/* Fault the page back in while the truncate sleeps. */
+	m2 = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, m2);
+	EXPECT_EQ('r', m2[0]);
+	/* The pipe lets go: only the new mapping holds the page now. */
+	ASSERT_EQ((ssize_t)PAGE, read(p[0], buf, PAGE));
+	EXPECT_EQ(-ETIMEDOUT, wait_child(op, 2000))
+		TH_LOG("the truncate went on with the page mapped again: the kernel no longer waits for a count of 0");
+	munmap((void *)m2, PAGE);
+	EXPECT_EQ(0, wait_child(op, 10000))
+		TH_LOG("the truncate still waits after the munmap");
+	close(p[0]);
+	close(p[1]);
+	close(fd);
+	unlink(path);
+}
+
 TEST_HARNESS_MAIN

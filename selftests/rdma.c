@@ -14,6 +14,7 @@
 
 #include "kselftest_harness.h"
 #include "common.h"
+#include "libdaxpin-verbs.h"
 
 #define FILE_SIZE	(1024 * 1024UL)
 /* How long an RDMA operation may take to complete (emulated, loaded). */
@@ -863,6 +864,221 @@ TEST_F_TIMEOUT(rdma, kill_on_stuck_ends_the_owner, 120)
 	if (self->handle)
 		EXPECT_EQ(0, unpin(self->dfd, self->handle));
 	self->handle = 0;
+}
+
+/* ---- libdaxpin-verbs: daxpin_reg_mr() ------------------------------- */
+
+/* Whether the fixture's device has RC on-demand paging for WRITE and READ. */
+static int device_odp(FIXTURE_DATA(rdma) *self)
+{
+	const uint32_t need = IBV_ODP_SUPPORT_WRITE | IBV_ODP_SUPPORT_READ |
+			      IBV_ODP_SUPPORT_RECV;
+	struct ibv_device_attr_ex dattr;
+
+	memset(&dattr, 0, sizeof(dattr));
+	if (ibv_query_device_ex(self->ctx, NULL, &dattr))
+		return -1;
+	return (dattr.odp_caps.general_caps & IBV_ODP_SUPPORT) &&
+	       (dattr.odp_caps.per_transport_caps.rc_odp_caps & need) == need;
+}
+
+/* Whether the fixture's device is soft-RoCE (rxe imports no dma-bufs). */
+static int device_is_rxe(FIXTURE_DATA(rdma) *self)
+{
+	struct ibv_device_attr attr;
+
+	return !ibv_query_device(self->ctx, &attr) &&
+	       attr.vendor_id == 0xffffff;
+}
+
+/*
+ * Register the pinned range with daxpin_reg_mr() by path @path (0: any),
+ * RDMA WRITE into it and READ it back over the loopback, check the file,
+ * tear down. Returns what daxpin_reg_mr() returned; *@took the path.
+ */
+static int reg_mr_and_transfer(struct __test_metadata *_metadata,
+			       FIXTURE_DATA(rdma) *self, uint32_t path,
+			       enum daxpin_reg_path *took, uint32_t seed)
+{
+	struct daxpin_reg_attr attr = { .paths = path };
+	struct daxpin_query q;
+	struct daxpin_mr *dmr;
+	unsigned char *file;
+	uint32_t handle;
+	char *addr;
+	long pinned;
+	int ret;
+
+	file = write_background(self, seed);
+	if (!file)
+		return -ENOMEM;
+	pinned = vm_pinned_kb();
+	ret = daxpin_reg_mr(self->dfd, self->pd, self->ffd, PIN_OFF, PIN_LEN,
+			    MR_ACCESS, &attr, &dmr);
+	if (ret) {
+		/* Nothing left behind: no pin charged, no handle. */
+		EXPECT_EQ(pinned, vm_pinned_kb());
+		free(file);
+		free(self->expect);
+		self->expect = NULL;
+		return ret;
+	}
+	*took = daxpin_mr_path(dmr);
+	addr = daxpin_mr_addr(dmr);
+	handle = daxpin_mr_handle(dmr);
+	TH_LOG("daxpin_reg_mr: path %s", daxpin_reg_path_name(*took));
+	EXPECT_EQ(addr, daxpin_mr_ibv(dmr)->addr);
+	EXPECT_EQ(PIN_LEN, daxpin_mr_ibv(dmr)->length);
+	EXPECT_EQ(0, query(self->dfd, handle, &q));
+	EXPECT_EQ(PIN_OFF, q.out_offset);
+	/* The CPU reads the file's bytes at the MR's address. */
+	EXPECT_EQ(-1, first_diff(self->expect + PIN_OFF, addr, PIN_LEN));
+
+	/* Page-aligned transfers: rxe's ODP misplaces others. */
+	self->mr_file = daxpin_mr_ibv(dmr);
+	rdma_write_pattern(_metadata, self, addr + ODP_WRITE_OFF,
+			   PIN_OFF + ODP_WRITE_OFF, seed + 1);
+	ASSERT_EQ((ssize_t)FILE_SIZE, pread(self->ffd, file, FILE_SIZE, 0));
+	EXPECT_EQ(-1, first_diff(self->expect, file, FILE_SIZE));
+	rdma_read_pin(_metadata, self, addr);
+	EXPECT_EQ(-1, first_diff(self->expect + PIN_OFF, self->anon, PIN_LEN));
+	self->mr_file = NULL;
+
+	EXPECT_EQ(0, daxpin_dereg_mr(dmr));
+	/* Torn down whole: the pin and its charge are gone. */
+	EXPECT_EQ(-ENOENT, query(self->dfd, handle, &q));
+	EXPECT_EQ(pinned, vm_pinned_kb());
+	free(file);
+	free(self->expect);
+	self->expect = NULL;
+	return 0;
+}
+
+/*
+ * Each path forced in turn, then the library's own choice. What must work
+ * is detected as the library does, from the module's features and the
+ * device's capabilities: the pin's mapping where DAXPIN_INFO says it is
+ * registrable, ODP where the device has it (rxe from 7.x), dma-buf where
+ * the provider imports them (rxe does not: EOPNOTSUPP, and nothing left).
+ */
+TEST_F_TIMEOUT(rdma, reg_mr_each_path, 180)
+{
+	static const uint32_t paths[] = {
+		DAXPIN_REG_PIN_MAPPING, DAXPIN_REG_ODP, DAXPIN_REG_DMABUF,
+	};
+	int want[3], i, ret, odp = device_odp(self);
+	enum daxpin_reg_path took = 0, first = 0;
+
+	ASSERT_LE(0, odp);
+	ASSERT_EQ(IBV_MTU_4096, (int)self->pattr.active_mtu)
+		TH_LOG("the bench gives the netdev a 9000-byte MTU");
+	want[0] = map_registrable();
+	want[1] = odp;
+	want[2] = device_is_rxe(self) ? 0 : -1;	/* -1: either */
+	setup_loopback(_metadata, self);
+	for (i = 0; i < 3; i++) {
+		ret = reg_mr_and_transfer(_metadata, self, paths[i], &took,
+					  0x100 * (i + 1));
+		TH_LOG("forced %s: %s", daxpin_reg_path_name(paths[i]),
+		       ret ? strerror(-ret) : "registered");
+		if (want[i] == 1) {
+			EXPECT_EQ(0, ret);
+			EXPECT_EQ(paths[i], (uint32_t)took);
+		} else if (want[i] == 0) {
+			EXPECT_EQ(-EOPNOTSUPP, ret);
+		}
+		if (!ret && !first)
+			first = took;
+	}
+	/* Left to choose, it takes the first path that works, in order. */
+	ret = reg_mr_and_transfer(_metadata, self, 0, &took, 0x1000);
+	if (first) {
+		EXPECT_EQ(0, ret);
+		EXPECT_EQ((int)first, (int)took);
+	} else {
+		EXPECT_EQ(-EOPNOTSUPP, ret);
+	}
+	/* Arguments it refuses before pinning anything. */
+	EXPECT_EQ(-EINVAL, daxpin_reg_mr(self->dfd, self->pd, self->ffd, 0,
+					 PAGE, MR_ACCESS | IBV_ACCESS_ON_DEMAND,
+					 NULL, &(struct daxpin_mr *){ NULL }));
+	EXPECT_EQ(-EINVAL, daxpin_reg_mr(self->dfd, self->pd, self->ffd, 0,
+					 PAGE, MR_ACCESS,
+					 &(struct daxpin_reg_attr){ .paths = 1u << 7 },
+					 &(struct daxpin_mr *){ NULL }));
+}
+
+/* The netdev under the fixture's rxe device port 1, into @buf. */
+static int rxe_netdev(FIXTURE_DATA(rdma) *self, char *buf, size_t len)
+{
+	char path[256];
+	ssize_t n;
+
+	snprintf(path, sizeof(path),
+		 "/sys/class/infiniband/%s/ports/%u/gid_attrs/ndevs/0",
+		 ibv_get_device_name(self->ctx->device), self->port);
+	n = read_small_file(path, buf, len);
+	if (n <= 0)
+		return -1;
+	buf[strcspn(buf, "\n")] = 0;
+	return 0;
+}
+
+/* Set @dev's MTU, and wait until port 1 of @ctx reports @want. */
+static int set_mtu(FIXTURE_DATA(rdma) *self, const char *dev, int mtu,
+		   enum ibv_mtu want)
+{
+	char cmd[128];
+	int i;
+
+	snprintf(cmd, sizeof(cmd), "ip link set %s mtu %d", dev, mtu);
+	if (system(cmd))
+		return -1;
+	for (i = 0; i < 500; i++) {
+		if (!ibv_query_port(self->ctx, self->port, &self->pattr) &&
+		    self->pattr.active_mtu == want)
+			return 0;
+		usleep(10000);
+	}
+	return -1;
+}
+
+/*
+ * rxe's on-demand paging misplaces bytes of packets smaller than a page:
+ * with a path MTU below 4096, daxpin_reg_mr() refuses ODP (EMSGSIZE), and
+ * pins nothing; with 4096 again it registers.
+ */
+TEST_F_TIMEOUT(rdma, reg_mr_refuses_rxe_odp_below_page_mtu, 120)
+{
+	struct daxpin_reg_attr odp = { .paths = DAXPIN_REG_ODP };
+	struct daxpin_mr *dmr = NULL;
+	long pinned = vm_pinned_kb();
+	char dev[64];
+	int ret;
+
+	if (!device_is_rxe(self))
+		SKIP(return, "%s is not soft-RoCE", ibv_get_device_name(self->ctx->device));
+	if (device_odp(self) != 1)
+		SKIP(return, "%s has no on-demand paging on this kernel",
+		     ibv_get_device_name(self->ctx->device));
+	ASSERT_EQ(0, rxe_netdev(self, dev, sizeof(dev)));
+	ASSERT_EQ(0, set_mtu(self, dev, 1500, IBV_MTU_1024))
+		TH_LOG("%s: MTU 1500 did not give port MTU 1024", dev);
+	ret = daxpin_reg_mr(self->dfd, self->pd, self->ffd, PIN_OFF, PIN_LEN,
+			    MR_ACCESS, &odp, &dmr);
+	EXPECT_EQ(-EMSGSIZE, ret);
+	/* With every path allowed it says the same where ODP was the one. */
+	if (!map_registrable()) {
+		EXPECT_EQ(-EMSGSIZE, daxpin_reg_mr(self->dfd, self->pd,
+						   self->ffd, PIN_OFF, PIN_LEN,
+						   MR_ACCESS, NULL, &dmr));
+	}
+	EXPECT_EQ(pinned, vm_pinned_kb());
+	ASSERT_EQ(0, set_mtu(self, dev, 9000, IBV_MTU_4096));
+	ASSERT_EQ(0, daxpin_reg_mr(self->dfd, self->pd, self->ffd, PIN_OFF,
+				   PIN_LEN, MR_ACCESS, &odp, &dmr));
+	EXPECT_EQ((int)DAXPIN_REG_ODP, (int)daxpin_mr_path(dmr));
+	EXPECT_EQ(0, daxpin_dereg_mr(dmr));
 }
 
 TEST_HARNESS_MAIN
