@@ -46,7 +46,8 @@ DAXPIN_IMPORT_DMA_BUF_NS;
  * @node: on @pin->dmabufs, under the pin's dinode->mutex
  * @first: the first exported page, as an index into the pin
  * @npages: pages exported
- * @nr_mapped: mappings not yet unmapped; under the dma-buf's resv lock
+ * @writable: devices may write: a writable pin, exported through a daxpin
+ *	file open for writing (as a pin's mmap() needs for PROT_WRITE)
  */
 struct daxpin_dmabuf {
 	struct daxpin_range *pin;
@@ -55,7 +56,7 @@ struct daxpin_dmabuf {
 	struct list_head node;
 	unsigned long first;
 	unsigned long npages;
-	unsigned int nr_mapped;
+	bool writable;
 };
 
 unsigned int daxpin_max_dmabufs_per_pin = 64;
@@ -147,7 +148,7 @@ static struct sg_table *daxpin_dmabuf_map(struct dma_buf_attachment *attach,
 	if (!daxpin_state_live(pin->state))
 		goto out_unlock;
 	ret = -EACCES;
-	if (dir != DMA_TO_DEVICE && !(pin->flags & DAXPIN_PIN_WRITE))
+	if (dir != DMA_TO_DEVICE && !db->writable)
 		goto out_unlock;
 	ret = -ENOMEM;
 	if (daxpin_should_fail())
@@ -166,7 +167,6 @@ static struct sg_table *daxpin_dmabuf_map(struct dma_buf_attachment *attach,
 	ret = dma_map_sgtable(attach->dev, sgt, dir, DMA_ATTR_SKIP_CPU_SYNC);
 	if (ret)
 		goto out_put;
-	db->nr_mapped++;
 	return sgt;
 
 out_put:
@@ -191,7 +191,6 @@ static void daxpin_dmabuf_unmap(struct dma_buf_attachment *attach,
 	daxpin_dmabuf_put_pages(sgt);
 	sg_free_table(sgt);
 	kfree(sgt);
-	db->nr_mapped--;
 	/* An ended pin may be draining for these pages: look now. */
 	if (!daxpin_state_live(READ_ONCE(db->pin->state)))
 		mod_delayed_work(daxpin_wq, &dinode->drain_work, 0);
@@ -282,6 +281,8 @@ int daxpin_cmd_export_dmabuf(struct daxpin_ucmd *ucmd)
 	db->pin = pin;
 	db->first = cmd->offset >> PAGE_SHIFT;
 	db->npages = cmd->length >> PAGE_SHIFT;
+	db->writable = (pin->flags & DAXPIN_PIN_WRITE) &&
+		       (ucmd->filp->f_mode & FMODE_WRITE);
 	fd = get_unused_fd_flags(O_RDWR | (cmd->flags &
 		DAXPIN_EXPORT_DMABUF_CLOEXEC ? O_CLOEXEC : 0));
 	if (fd < 0) {
@@ -291,7 +292,7 @@ int daxpin_cmd_export_dmabuf(struct daxpin_ucmd *ucmd)
 
 	exp_info.ops = &daxpin_dmabuf_ops;
 	exp_info.size = cmd->length;
-	exp_info.flags = pin->flags & DAXPIN_PIN_WRITE ? O_RDWR : O_RDONLY;
+	exp_info.flags = db->writable ? O_RDWR : O_RDONLY;
 	exp_info.priv = db;
 
 	/* Under the mutex the pin cannot end: its end will see this one. */

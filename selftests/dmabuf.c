@@ -313,6 +313,38 @@ TEST_F(dmabuf, read_only_pin)
 }
 
 /*
+ * A writable pin exported through a daxpin file opened O_RDONLY gives a
+ * read-only dma-buf, as its mmap() gives no PROT_WRITE: a descriptor
+ * passed on read-only does not let a device write.
+ */
+TEST_F(dmabuf, read_only_daxpin_file)
+{
+	struct daxpin_pin p;
+	int rofd, fd, ret;
+
+	rofd = open(DAXPIN_DEVICE_PATH, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, rofd);
+	ASSERT_EQ(0, pin_range(rofd, self->ffd, 0, FILE_SIZE, DAXPIN_PIN_WRITE,
+			       0, &p));
+	ASSERT_EQ(0, export_dmabuf(rofd, p.out_handle, 0, FILE_SIZE, 0, &fd));
+	self->dbfd = fd;
+	ret = imp_attach(self->ifd, fd, variant->dynamic);
+	if (ret == -EACCES) {
+		/* 6.1, 6.12: a static attach maps DMA_BIDIRECTIONAL at once. */
+		ASSERT_FALSE(variant->dynamic);
+	} else {
+		ASSERT_EQ(0, ret);
+		EXPECT_EQ(-EACCES, imp_map(self->ifd, 0));
+		ret = imp_map(self->ifd, 1);
+		if (ret == -EOPNOTSUPP)
+			SKIP(return, "the importer's DMA addresses are not CPU addresses");
+		EXPECT_EQ(0, ret);
+		EXPECT_EQ(-EPERM, imp_store(self->ifd, 0, 8, WORD));
+	}
+	close(rofd);
+}
+
+/*
  * UNPIN with the dma-buf mapped. A dynamic importer is told to move and
  * unmaps: a truncate then goes on. A pinned importer keeps its mapping:
  * the truncate waits until it unmaps.

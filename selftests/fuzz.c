@@ -110,7 +110,8 @@
 /* ---- operations and their errnos ------------------------------------ */
 
 #define FOR_OPS(X)							\
-	X(INFO) X(PIN) X(UNPIN) X(QUERY) X(SET_EVENTFD) X(BAD_IOCTL)	\
+	X(INFO) X(PIN) X(UNPIN) X(QUERY) X(SET_EVENTFD) X(EXPORT_DMABUF) \
+	X(BAD_IOCTL)							\
 	X(MMAP) X(MUNMAP) X(MREMAP) X(MADVISE) X(MPROTECT) X(MLOCK)	\
 	X(MSYNC) X(MINCORE) X(MSEAL) X(TOUCH)				\
 	X(READ) X(POLL) X(EPOLL) X(WRITE_DFD) X(FCNTL) X(EVENTFD_READ)	\
@@ -146,6 +147,8 @@ static const int *const op_errnos[NOPS] = {
 	[FZ_UNPIN] = ERRS(IOCTL_COMMON, ENOENT),
 	[FZ_QUERY] = ERRS(IOCTL_COMMON, ENOENT),
 	[FZ_SET_EVENTFD] = ERRS(IOCTL_COMMON, EBADF),
+	[FZ_EXPORT_DMABUF] = ERRS(IOCTL_COMMON, ENOENT, ENXIO, EMFILE, ENOSPC,
+				  ENOMEM),
 	[FZ_BAD_IOCTL] = ERRS(ENOTTY),
 	/* docs/ioctl.md, and what mm/mmap.c says before the driver is asked */
 	[FZ_MMAP] = ERRS(EINVAL, EPERM, EACCES, ENXIO, ENOMEM, EOVERFLOW, EAGAIN),
@@ -192,7 +195,7 @@ static const int *const op_errnos[NOPS] = {
 /* How often each operation runs, in a worker and in a forked child. */
 static const unsigned char weight_worker[NOPS] = {
 	[FZ_INFO] = 3, [FZ_PIN] = 16, [FZ_UNPIN] = 7, [FZ_QUERY] = 8,
-	[FZ_SET_EVENTFD] = 2, [FZ_BAD_IOCTL] = 3,
+	[FZ_SET_EVENTFD] = 2, [FZ_EXPORT_DMABUF] = 2, [FZ_BAD_IOCTL] = 3,
 	[FZ_MMAP] = 12, [FZ_MUNMAP] = 4, [FZ_MREMAP] = 3, [FZ_MADVISE] = 4,
 	[FZ_MPROTECT] = 3, [FZ_MLOCK] = 1, [FZ_MSYNC] = 1, [FZ_MINCORE] = 1,
 	[FZ_MSEAL] = 1, [FZ_TOUCH] = 14,
@@ -212,7 +215,7 @@ static bool op_skipped[NOPS];
 
 static const unsigned char weight_child[NOPS] = {
 	[FZ_INFO] = 1, [FZ_PIN] = 6, [FZ_UNPIN] = 4, [FZ_QUERY] = 3,
-	[FZ_SET_EVENTFD] = 1, [FZ_BAD_IOCTL] = 1,
+	[FZ_SET_EVENTFD] = 1, [FZ_EXPORT_DMABUF] = 1, [FZ_BAD_IOCTL] = 1,
 	[FZ_MMAP] = 5, [FZ_MUNMAP] = 2, [FZ_MREMAP] = 1, [FZ_MADVISE] = 2,
 	[FZ_MPROTECT] = 1, [FZ_MSEAL] = 1, [FZ_TOUCH] = 5,
 	[FZ_READ] = 3, [FZ_POLL] = 1,
@@ -1793,6 +1796,99 @@ static void op_set_eventfd(void)
 		want(err, expect, why);
 }
 
+/*
+ * EXPORT_DMABUF of a pin (or a handle never handed out), mostly of a valid
+ * part. A dma-buf made is checked (its size) and closed at once: one kept
+ * would keep its pin and daxpin file alive past what the model expects
+ * (dmabuf.c tests that on purpose). The struct is always readable and
+ * writable: a bad pointer could hide a new descriptor from us.
+ */
+static void op_export_dmabuf(void)
+{
+	struct daxpin_export_dmabuf e;
+	int s = pick_slot(), extra, err, expect = 0;
+	const char *why = "EXPORT_DMABUF of a live pin of ours";
+	uint64_t pin_len;
+	struct pin *pn;
+	bool daxpin;
+	int fd = ioctl_target(s, &extra, &daxpin);
+
+	memset(&e, 0, sizeof(e));
+	e.size = sizeof(e);
+	e.out_fd = -1;
+	e.handle = pick_handle(s, &pn);
+	pin_len = pn ? pn->len : MAX_PIN_PAGES * PAGE;
+	e.offset = below(pin_len / PAGE) * PAGE;
+	e.length = (1 + below((pin_len - e.offset) / PAGE)) * PAGE;
+	if (pct(50))
+		e.flags = DAXPIN_EXPORT_DMABUF_CLOEXEC;
+	switch (below(10)) {
+	case 0:
+		e.flags |= 1u << (1 + below(31));
+		expect = EOPNOTSUPP;
+		why = "an unknown flag";
+		break;
+	case 1:
+		if (pct(50))
+			e.__reserved = 1 + below(0xffffffff);
+		else
+			e.__reserved2 = 1 + below(0xffffffff);
+		expect = EINVAL;
+		why = "a __reserved field not 0";
+		break;
+	case 2:
+		switch (below(4)) {
+		case 0:
+			e.length = 0;
+			break;
+		case 1:
+			e.offset += 1 + below(PAGE - 1);
+			break;
+		case 2:
+			e.length += 1 + below(PAGE - 1);
+			break;
+		default:
+			e.offset = pin_len + below(4) * PAGE;
+			break;
+		}
+		expect = EINVAL;
+		why = "a part not page-aligned or not within the pin";
+		break;
+	default:
+		break;
+	}
+	desc("EXPORT_DMABUF(fd %d, {flags %#x handle %u offset %#llx length %#llx reserved %#x %#x})",
+	     fd, e.flags, e.handle, (unsigned long long)e.offset,
+	     (unsigned long long)e.length, e.__reserved, e.__reserved2);
+	err = ioctl(fd, DAXPIN_EXPORT_DMABUF, &e) ? errno : 0;
+	done(FZ_EXPORT_DMABUF, err, extra, 0);
+	want_target(err, extra, daxpin);
+	if (!err) {
+		if (e.out_fd < 0 || lseek(e.out_fd, 0, SEEK_END) != (off_t)e.length)
+			fail(C_PRECISE, "%s: the dma-buf (fd %d) is not %llu bytes",
+			     cur, e.out_fd, (unsigned long long)e.length);
+		if (e.out_fd >= 0)
+			close(e.out_fd);
+	}
+	if (!daxpin)
+		return;
+	/*
+	 * Known pins only: a bad argument wins over the pin's state, and a
+	 * pin live as far as we know may have been revoked since (ENXIO).
+	 */
+	if (pn && strict_pin(pn) &&
+	    (pn->state == P_LIVE || pn->state == P_REVOKED)) {
+		if (expect)
+			want(err, expect, why);
+		else if (pn->state == P_REVOKED)
+			want(err, ENXIO, "EXPORT_DMABUF of a revoked pin");
+		else if (err != ENXIO)
+			want(err, 0, why);
+	} else if ((!e.handle || e.handle >= 0x7fffff00) && !expect) {
+		want(err, ENOENT, "a handle never handed out");
+	}
+}
+
 /* Types whose commands the VFS answers itself on any file: not ours to try. */
 static bool vfs_ioctl_type(unsigned int type)
 {
@@ -3359,6 +3455,7 @@ static void fz_run_op(int op)
 	case FZ_UNPIN: op_unpin(); break;
 	case FZ_QUERY: op_query(); break;
 	case FZ_SET_EVENTFD: op_set_eventfd(); break;
+	case FZ_EXPORT_DMABUF: op_export_dmabuf(); break;
 	case FZ_BAD_IOCTL: op_bad_ioctl(); break;
 	case FZ_MMAP: op_mmap(); break;
 	case FZ_MUNMAP: op_munmap(); break;

@@ -329,7 +329,8 @@ enum daxpin_export_dmabuf_flags {
  * unmap, and a revoked pin's exporting process is killed if kill_on_stuck
  * is set. No importer can map the dma-buf once its pin has ended. An
  * importer mapping it for writing (anything but DMA_TO_DEVICE) needs a pin
- * made with DAXPIN_PIN_WRITE.
+ * made with DAXPIN_PIN_WRITE, exported through a daxpin file open for
+ * writing (as a pin's mmap() with PROT_WRITE does).
  *
  * Errors (besides the common ones):
  *   ENOENT      @handle is not a pin of this file
@@ -340,7 +341,8 @@ enum daxpin_export_dmabuf_flags {
  *   ENOSPC      the pin already has max_dmabufs_per_pin dma-bufs
  *   ENOMEM      out of memory
  * An importer's map of the dma-buf fails with ENXIO once the pin has
- * ended, and with EACCES for a writable map of a read-only pin.
+ * ended, and with EACCES for a writable map of a dma-buf that is not
+ * writable (see above).
  */
 struct daxpin_export_dmabuf {
 	__u32 size;
