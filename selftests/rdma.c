@@ -11,6 +11,7 @@
  * The bench promises the RDMA device: if it is missing, these tests fail.
  */
 #include <infiniband/verbs.h>
+#include <poll.h>
 
 #include "kselftest_harness.h"
 #include "common.h"
@@ -1079,6 +1080,113 @@ TEST_F_TIMEOUT(rdma, reg_mr_refuses_rxe_odp_below_page_mtu, 120)
 				   PIN_LEN, MR_ACCESS, &odp, &dmr));
 	EXPECT_EQ((int)DAXPIN_REG_ODP, (int)daxpin_mr_path(dmr));
 	EXPECT_EQ(0, daxpin_dereg_mr(dmr));
+}
+
+/* What the dispatch callback saw, and what it did. */
+struct dispatch_log {
+	struct daxpin_mr **slot;	/* the registration, NULLed at dereg */
+	int recalls, revokes, others;
+	uint32_t reason;
+	uint64_t deadline_ns, off, len;
+	bool dereg_on_recall;
+	int dereg_err;
+};
+
+static void on_event(const struct daxpin_event *ev, struct daxpin_mr *dmr,
+		     void *arg)
+{
+	struct dispatch_log *log = arg;
+
+	if (!dmr || dmr != *log->slot) {
+		log->others++;
+		return;
+	}
+	if (ev->type == DAXPIN_EVENT_RECALL) {
+		log->recalls++;
+		log->deadline_ns = ev->deadline_ns;
+		if (!log->dereg_on_recall)
+			return;
+	} else if (ev->type == DAXPIN_EVENT_REVOKED) {
+		log->revokes++;
+		log->reason = ev->reason;
+		daxpin_mr_range(dmr, &log->off, &log->len);
+	} else {
+		return;
+	}
+	/* Quiesce (nothing is in flight here), deregister, forget it. */
+	log->dereg_err = daxpin_dereg_mr(dmr);
+	*log->slot = NULL;
+}
+
+/* Dispatch the daxpin file's events until @log's registration is gone. */
+static void dispatch_until_gone(struct __test_metadata *_metadata,
+				FIXTURE_DATA(rdma) *self,
+				struct dispatch_log *log, int ms)
+{
+	uint64_t end = now_ns() + (uint64_t)ms * 1000000;
+	struct pollfd pfd = { .fd = self->dfd, .events = POLLIN };
+
+	while (*log->slot && now_ns() < end) {
+		if (poll(&pfd, 1, 100) != 1)
+			continue;
+		ASSERT_LT(0, daxpin_mr_dispatch(self->dfd, log->slot, 1,
+						on_event, log));
+	}
+	ASSERT_EQ(NULL, *log->slot) TH_LOG("the registration was never let go");
+}
+
+/*
+ * daxpin_mr_dispatch(): a truncate over a registered range recalls it; the
+ * callback deregisters and the truncate finishes. A second registration
+ * whose holder lets the deadline pass is reported REVOKED, with its range,
+ * and deregistered then.
+ */
+TEST_F_TIMEOUT(rdma, reg_mr_dispatch_recall_and_revoke, 120)
+{
+	struct daxpin_reg_attr attr = { .deadline_ms = 60000 };
+	struct dispatch_log log = { 0 };
+	struct daxpin_mr *dmr = NULL;
+	uint64_t t0;
+
+	ASSERT_EQ(0, fill_file(self->ffd, 'd', FILE_SIZE));
+	ASSERT_EQ(0, daxpin_reg_mr(self->dfd, self->pd, self->ffd, PIN_OFF,
+				   PIN_LEN, MR_ACCESS, &attr, &dmr));
+	log.slot = &dmr;
+	log.dereg_on_recall = true;
+	t0 = now_ns();
+	self->child = spawn_op(self->path, OP_TRUNCATE, 0);
+	ASSERT_LT(0, self->child);
+	dispatch_until_gone(_metadata, self, &log, PROMPT_MS);
+	EXPECT_EQ(1, log.recalls);
+	EXPECT_EQ(0, log.others);
+	EXPECT_EQ(0, log.dereg_err);
+	EXPECT_LT(t0 + 50ull * 1000000000, log.deadline_ns);
+	EXPECT_EQ(0, wait_child(self->child, PROMPT_MS));
+	self->child = 0;
+
+	/* The holder sits out the recall: REVOKED, with the range lost. */
+	ASSERT_EQ(0, ftruncate(self->ffd, FILE_SIZE));
+	ASSERT_EQ(0, fill_file(self->ffd, 'e', FILE_SIZE));
+	attr.deadline_ms = DEADLINE_MS;
+	ASSERT_EQ(0, daxpin_reg_mr(self->dfd, self->pd, self->ffd, PIN_OFF,
+				   PIN_LEN, MR_ACCESS, &attr, &dmr));
+	memset(&log, 0, sizeof(log));
+	log.slot = &dmr;
+	self->child = spawn_op(self->path, OP_TRUNCATE, 0);
+	ASSERT_LT(0, self->child);
+	dispatch_until_gone(_metadata, self, &log, DEADLINE_MS + PROMPT_MS);
+	EXPECT_EQ(1, log.recalls);
+	EXPECT_EQ(1, log.revokes);
+	EXPECT_EQ((uint32_t)DAXPIN_REVOKE_DEADLINE, log.reason);
+	EXPECT_EQ(PIN_OFF, log.off);
+	EXPECT_EQ(PIN_LEN, log.len);
+	EXPECT_EQ(0, log.dereg_err);
+	EXPECT_EQ(0, wait_child(self->child, PROMPT_MS));
+	self->child = 0;
+	/* Bad arguments. */
+	EXPECT_EQ(-EINVAL, daxpin_mr_dispatch(self->dfd, NULL, 1, on_event,
+					      &log));
+	EXPECT_EQ(-EINVAL, daxpin_mr_dispatch(self->dfd, NULL, 0, NULL, NULL));
 }
 
 TEST_HARNESS_MAIN

@@ -89,6 +89,32 @@ uint32_t daxpin_mr_handle(const struct daxpin_mr *dmr);
 /* "pin-mapping", "odp", "dmabuf", or "unknown". */
 const char *daxpin_reg_path_name(enum daxpin_reg_path path);
 
+/* The file range @dmr covers: what a revocation takes away. */
+void daxpin_mr_range(const struct daxpin_mr *dmr, uint64_t *offset,
+		     uint64_t *length);
+
+/*
+ * Called by daxpin_mr_dispatch() for each event: @dmr is the registration
+ * it names among those given, or NULL (a pin registered otherwise). On
+ * DAXPIN_EVENT_RECALL, quiesce the QPs that use the MR and call
+ * daxpin_dereg_mr() before @ev->deadline_ns; on DAXPIN_EVENT_REVOKED the
+ * range of daxpin_mr_range() is gone (@ev->reason says why): deregister
+ * all the same.
+ */
+typedef void (*daxpin_mr_event_fn)(const struct daxpin_event *ev,
+				   struct daxpin_mr *dmr, void *arg);
+
+/*
+ * Read the events queued on @dfd (which epoll or poll can wait on, or an
+ * eventfd from daxpin_set_eventfd()) and call @fn for each, with the
+ * registration among @mrs[0..@nr) that it names. A callback that calls
+ * daxpin_dereg_mr() must set that entry of @mrs to NULL. Waits for the
+ * first event unless @dfd is O_NONBLOCK; returns the number handled, or
+ * -errno (-EAGAIN: none queued).
+ */
+int daxpin_mr_dispatch(int dfd, struct daxpin_mr **mrs, size_t nr,
+		       daxpin_mr_event_fn fn, void *arg);
+
 #ifdef __cplusplus
 }
 #endif

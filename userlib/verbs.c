@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@ struct daxpin_mr {
 	struct ibv_mr *mr;
 	int dfd;
 	uint32_t handle;
+	uint64_t offset;	/* the file range */
 	enum daxpin_reg_path path;
 	void *map;		/* the CPU's (and the MR's) address */
 	size_t length;
@@ -226,6 +228,7 @@ int daxpin_reg_mr(int dfd, struct ibv_pd *pd, int file_fd, uint64_t offset,
 	if (!dmr)
 		return -ENOMEM;
 	dmr->dfd = dfd;
+	dmr->offset = offset;
 	dmr->length = length;
 	dmr->dmabuf_fd = -1;
 	err = daxpin_pin(dfd, file_fd, offset, length,
@@ -308,4 +311,45 @@ const char *daxpin_reg_path_name(enum daxpin_reg_path path)
 		return "dmabuf";
 	}
 	return "unknown";
+}
+
+void daxpin_mr_range(const struct daxpin_mr *dmr, uint64_t *offset,
+		     uint64_t *length)
+{
+	*offset = dmr->offset;
+	*length = dmr->length;
+}
+
+int daxpin_mr_dispatch(int dfd, struct daxpin_mr **mrs, size_t nr,
+		       daxpin_mr_event_fn fn, void *arg)
+{
+	struct pollfd pfd = { .fd = dfd, .events = POLLIN };
+	struct daxpin_event ev;
+	int n, done = 0;
+	size_t j;
+
+	if (!fn || (nr && !mrs))
+		return -EINVAL;
+	do {
+		/*
+		 * One record at a time: a callback that deregisters ends the
+		 * pin, which drops its queued records, so none that is read
+		 * next can name a registration already freed.
+		 */
+		n = daxpin_read_events(dfd, &ev, 1);
+		if (n < 0)
+			return done && n == -EAGAIN ? done : n;
+		if (n == 1) {
+			struct daxpin_mr *dmr = NULL;
+
+			for (j = 0; j < nr && !dmr; j++)
+				if (mrs[j] && mrs[j]->dfd == dfd &&
+				    mrs[j]->handle == ev.handle)
+					dmr = mrs[j];
+			fn(&ev, dmr, arg);
+			done++;
+		}
+		/* More queued? Never wait for a second one. */
+	} while (n == 1 && poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN));
+	return done;
 }
