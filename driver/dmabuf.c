@@ -307,6 +307,9 @@ int daxpin_cmd_export_dmabuf(struct daxpin_ucmd *ucmd)
 	ret = daxpin_map_note_mapper(pin);
 	if (ret)
 		goto out_unlock;
+	ret = -ENOMEM;
+	if (daxpin_should_fail())
+		goto out_unlock;
 	dmabuf = dma_buf_export(&exp_info);
 	if (IS_ERR(dmabuf)) {
 		ret = PTR_ERR(dmabuf);
@@ -320,7 +323,10 @@ int daxpin_cmd_export_dmabuf(struct daxpin_ucmd *ucmd)
 
 	/* From here on, the dma-buf owns @db and the pin reference. */
 	cmd->out_fd = fd;
-	ret = daxpin_ucmd_respond(ucmd, sizeof(*cmd));
+	if (daxpin_should_fail())
+		ret = -EFAULT;
+	else
+		ret = daxpin_ucmd_respond(ucmd, sizeof(*cmd));
 	if (ret) {
 		put_unused_fd(fd);
 		dma_buf_put(dmabuf);

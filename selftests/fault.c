@@ -236,11 +236,13 @@ TEST_F_TIMEOUT(fault, export_dmabuf_walks_every_unwind, 300)
 		if (ret != -ENOMEM)
 			TH_LOG("failure point %d: %s", nth, strerror(-ret));
 		EXPECT_EQ(0, left);
+		/* No descriptor installed, and the dma-buf (if made) gone. */
 		EXPECT_EQ(fds, open_fds()) TH_LOG("failure point %d", nth);
 	}
 	TH_LOG("EXPORT_DMABUF failed cleanly at %d fault points; %d more (the kernel's) it rightly survived",
 	       points, tolerated);
-	EXPECT_LE(2, points);
+	/* daxpin's: after the allocation, before the export, before the reply. */
+	EXPECT_LE(3, points);
 	EXPECT_GT(100, nth);
 
 	snprintf(old, sizeof(old), "%ld", module_param_read("max_dmabufs_per_pin"));
