@@ -170,7 +170,6 @@ void __daxpin_range_end(struct daxpin_range *pin, unsigned int state,
 	if (was_live && state == DAXPIN_STATE_REVOKED) {
 		pin->revoke_reason = reason;
 		pin->deadline_ns = 0;
-		daxpin_event_queue(pin, DAXPIN_EVENT_REVOKED);
 	}
 	spin_unlock(&dinode->lock);
 	up_write(&pin->map_lock);
@@ -180,6 +179,12 @@ void __daxpin_range_end(struct daxpin_range *pin, unsigned int state,
 		daxpin_dmabuf_revoke(pin);
 		/* Nothing maps the pages any more once this returns. */
 		daxpin_map_zap(pin);
+		/*
+		 * Only now does the holder hear of it: whoever reads REVOKED
+		 * finds the mappings gone and the dynamic importers told.
+		 */
+		if (state == DAXPIN_STATE_REVOKED)
+			daxpin_event_queue(pin, DAXPIN_EVENT_REVOKED);
 		if (pin->runs)
 			daxpin_release_pages(pin);
 	}

@@ -211,6 +211,14 @@ TEST_F_TIMEOUT(fault, export_dmabuf_walks_every_unwind, 300)
 	ffd = make_file(dir, "fault-test", 64 * PAGE, path, sizeof(path));
 	ASSERT_LE(0, ffd);
 	ASSERT_EQ(0, pin_range(dfd, ffd, 0, 16 * PAGE, DAXPIN_PIN_WRITE, 0, &p));
+	/*
+	 * One export first: it records this process among the pin's
+	 * mappers, an allocation the later exports do not make, so that
+	 * each N below reaches the same fault point every time.
+	 */
+	fd = daxpin_export_dmabuf(dfd, p.out_handle, 0, PAGE, 0);
+	ASSERT_LE(0, fd);
+	close(fd);
 	for (nth = 1; nth < 100; nth++) {
 		int fds = open_fds(), ret;
 		long left;
