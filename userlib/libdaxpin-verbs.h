@@ -115,6 +115,17 @@ typedef void (*daxpin_mr_event_fn)(const struct daxpin_event *ev,
 int daxpin_mr_dispatch(int dfd, struct daxpin_mr **mrs, size_t nr,
 		       daxpin_mr_event_fn fn, void *arg);
 
+/*
+ * Whether the device of @pd can register a shared mapping of a DAX file
+ * with on-demand paging for @access, as the DAXPIN_REG_ODP path does: for
+ * callers that register such a mapping themselves, as the LD_PRELOAD shim
+ * (daxpin-preload(7)) does with the program's own mapping. Returns 0 if
+ * it can; -EOPNOTSUPP if the device has no RC on-demand paging for what
+ * @access needs; -EMSGSIZE for soft-RoCE (rxe) while an active port's MTU
+ * is below 4096; or the -errno of a failed device query.
+ */
+int daxpin_odp_check(struct ibv_pd *pd, int access);
+
 #ifdef __cplusplus
 }
 #endif

@@ -107,14 +107,14 @@ static int rxe_odp_unsafe(struct ibv_context *ctx,
 	return 0;
 }
 
-static int reg_odp(struct daxpin_mr *dmr, struct ibv_pd *pd, int file_fd,
-		   uint64_t offset, int access)
+int daxpin_odp_check(struct ibv_pd *pd, int access)
 {
-	int prot = PROT_READ | (writable(access) ? PROT_WRITE : 0), err;
 	uint32_t need = odp_needs(access);
 	struct ibv_device_attr_ex dattr;
-	struct ibv_sge sge;
+	int err;
 
+	if (!pd)
+		return -EINVAL;
 	memset(&dattr, 0, sizeof(dattr));
 	err = ibv_query_device_ex(pd->context, NULL, &dattr);
 	if (err)
@@ -122,7 +122,16 @@ static int reg_odp(struct daxpin_mr *dmr, struct ibv_pd *pd, int file_fd,
 	if (!(dattr.odp_caps.general_caps & IBV_ODP_SUPPORT) ||
 	    (dattr.odp_caps.per_transport_caps.rc_odp_caps & need) != need)
 		return -EOPNOTSUPP;
-	err = rxe_odp_unsafe(pd->context, &dattr);
+	return rxe_odp_unsafe(pd->context, &dattr);
+}
+
+static int reg_odp(struct daxpin_mr *dmr, struct ibv_pd *pd, int file_fd,
+		   uint64_t offset, int access)
+{
+	int prot = PROT_READ | (writable(access) ? PROT_WRITE : 0), err;
+	struct ibv_sge sge;
+
+	err = daxpin_odp_check(pd, access);
 	if (err)
 		return err;
 	dmr->map = mmap(NULL, dmr->length, prot, MAP_SHARED, file_fd, offset);
