@@ -32,7 +32,7 @@
 
 /* perftest's message size; its buffer is 2 * SIZE (one QP). */
 #define SIZE		65536UL
-#define ITERS		"2000"
+#define ITERS		"500"
 #define FILE_LEN	(4 * SIZE)
 #define ROUNDS		2
 /* How long one perftest process may take, handshake to exit. */

@@ -285,6 +285,18 @@ check)
 			--show-leak-kinds=definite \
 			--errors-for-leak-kinds=definite --error-exitcode=99 \
 			"$top/build/examples/daxpin-demo"
+		# libdaxpin-verbs, every path rxe has and the dispatch, and
+		# libibverbs under it: the RDMA tests under memcheck. Their
+		# results count as a program of their own (rdma-valgrind).
+		say "running rdma under valgrind"
+		(cd /tmp && valgrind -q --leak-check=full \
+			--show-leak-kinds=definite \
+			--errors-for-leak-kinds=definite --error-exitcode=99 \
+			"$top/build/selftests/rdma" > "$out/rdma-valgrind.tap" 2>&1)
+		rc=$?
+		say "rdma under valgrind exited with $rc"
+		bench_check "rdma under valgrind: every test passed, no errors, nothing definitely lost" \
+			test "$rc" = 0
 	fi
 	;;
 esac
