@@ -6,6 +6,7 @@
  *   DAXPIN_NODAX_DIR  the same file system type, mounted without DAX
  *   DAXPIN_FS         xfs or ext4
  *   DAXPIN_RDMA_DEV   the soft-RoCE device (rxe0)
+ * and, for the RDMA tests under valgrind, DAXPIN_TEST_SLOW (test_slowdown()).
  */
 #ifndef DAXPIN_SELFTEST_COMMON_H
 #define DAXPIN_SELFTEST_COMMON_H
@@ -72,6 +73,18 @@ static inline void kmsg_mark(const char *text)
 }
 
 /* Whether the running kernel is at least @major.@minor. */
+/*
+ * How many times longer than usual a step may take: $DAXPIN_TEST_SLOW, set
+ * by the bench where the tests run under valgrind; else 1.
+ */
+static inline int test_slowdown(void)
+{
+	const char *v = getenv("DAXPIN_TEST_SLOW");
+	int n = v ? atoi(v) : 1;
+
+	return n > 1 ? n : 1;
+}
+
 static inline int kernel_at_least(int major, int minor)
 {
 	struct utsname uts;

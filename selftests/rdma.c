@@ -20,8 +20,12 @@
 #define FILE_SIZE	(1024 * 1024UL)
 /* How long an RDMA operation may take to complete (emulated, loaded). */
 #define CQ_TIMEOUT_MS	10000
-/* A layout change that is not waiting finishes within this. */
-#define PROMPT_MS	5000
+/*
+ * A layout change that is not waiting finishes within this; longer under
+ * valgrind (DAXPIN_TEST_SLOW), where a process ends only after its leak
+ * scan.
+ */
+#define PROMPT_MS	(5000 * test_slowdown())
 #define DEADLINE_MS	300
 /* How long we watch a waiting truncate to be sure it still waits. */
 #define WAITS_MS	500

@@ -289,7 +289,7 @@ check)
 		# libibverbs under it: the RDMA tests under memcheck. Their
 		# results count as a program of their own (rdma-valgrind).
 		say "running rdma under valgrind"
-		(cd /tmp && valgrind -q --leak-check=full \
+		(cd /tmp && DAXPIN_TEST_SLOW=6 valgrind -q --leak-check=full \
 			--show-leak-kinds=definite \
 			--errors-for-leak-kinds=definite --error-exitcode=99 \
 			"$top/build/selftests/rdma" > "$out/rdma-valgrind.tap" 2>&1)
