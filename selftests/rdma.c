@@ -341,7 +341,7 @@ static int poll_one(struct ibv_cq *cq, int ms, struct ibv_wc *wc)
  * the very problem daxpin solves. The same registration of anonymous
  * memory works, so the refusal is the DAX file's, not the device's.
  */
-TEST_F(rdma, plain_dax_mapping_refused)
+TEST_F_TIMEOUT(rdma, plain_dax_mapping_refused, 120)
 {
 	struct ibv_mr *mr;
 	char *fmap;
@@ -370,7 +370,7 @@ TEST_F(rdma, plain_dax_mapping_refused)
 }
 
 /* The daxpin mapping of a pinned range registers, and deregisters. */
-TEST_F(rdma, daxpin_mapping_registers)
+TEST_F_TIMEOUT(rdma, daxpin_mapping_registers, 120)
 {
 	const size_t len = 16 * PAGE;
 	struct daxpin_pin p;
