@@ -10,6 +10,8 @@
 # make benchmark      pin/unpin cost, recall latency, many pins (figures)
 # make vm-shell       a shell in a guest with daxpin loaded
 # make soak           corruption and stress tests at length (docs/soak.md)
+# make install-dkms   the module's source to $(DESTDIR)/usr/src/daxpin-VERSION for
+#                     DKMS (dkms.conf; docs/install.md)
 #
 # The build host's own kernel is never used (it has no module support):
 # KVER defaults to the newest installed Debian 6.1 kernel's headers.
@@ -19,17 +21,19 @@ KVER ?= $(shell ls -d /lib/modules/6.1.*/build 2>/dev/null | \
 KDIR ?= /lib/modules/$(KVER)/build
 BUILD ?= $(CURDIR)/build
 KSRC = $(shell $(CURDIR)/bench/linux-source.sh)
+# The release, one for the module and the library: dkms.conf's.
+VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' $(CURDIR)/dkms.conf)
 
 KERNEL_FILES = $(filter-out %.mod.c,$(wildcard driver/*.c driver/*.h selftests/importer/*.c selftests/importer/*.h)) uapi/linux/daxpin.h
 
 .PHONY: all module userlib selftests examples lint checkpatch sparse \
-	check fuzz soak demo benchmark vm-shell clean
+	check fuzz soak demo benchmark vm-shell clean install-dkms uninstall-dkms
 
 all: module userlib selftests examples
 
 module:
 	@test -d "$(KDIR)" || { echo "no kernel build tree '$(KDIR)': set KVER or KDIR"; exit 1; }
-	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) DAXPIN_WERROR=1 W=1 modules
 
 userlib:
 	$(MAKE) -C userlib O=$(BUILD)/userlib
@@ -55,7 +59,7 @@ checkpatch:
 sparse:
 	@command -v sparse >/dev/null || { echo "sparse is not installed (apt-get install sparse)"; exit 1; }
 	@mkdir -p $(BUILD)
-	$(MAKE) -C $(KDIR) M=$(CURDIR) DAXPIN_TEST_IMPORTER=m W=1 C=2 modules 2>&1 | tee $(BUILD)/sparse.log
+	$(MAKE) -C $(KDIR) M=$(CURDIR) DAXPIN_TEST_IMPORTER=m DAXPIN_WERROR=1 W=1 C=2 modules 2>&1 | tee $(BUILD)/sparse.log
 	@! grep -E '(warning|error):' $(BUILD)/sparse.log
 
 check:
@@ -134,8 +138,23 @@ soak:
 		kernel-reports minutes; \
 	cat $$out/summary; echo "(logs: $$out)"; exit $$rc
 
+# What DKMS builds from: Kbuild, dkms.conf, the driver and the uapi header;
+# nothing of the selftests (their importer must never be built there).
+dkmssrcdir ?= /usr/src/daxpin-$(VERSION)
+DKMS_FILES = Kbuild dkms.conf driver/Kbuild uapi/linux/daxpin.h \
+	$(filter-out %.mod.c,$(wildcard driver/*.c driver/*.h))
+
+install-dkms:
+	@test -n "$(VERSION)" || { echo "no PACKAGE_VERSION in dkms.conf"; exit 1; }
+	for f in $(DKMS_FILES); do \
+		install -D -m 644 $$f $(DESTDIR)$(dkmssrcdir)/$$f || exit 1; done
+
+# After `dkms remove daxpin/VERSION --all`.
+uninstall-dkms:
+	rm -rf $(DESTDIR)$(dkmssrcdir)
+
 clean:
-	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) DAXPIN_TEST_IMPORTER=m clean
 	rm -rf $(BUILD)
 
 # KVER given on the command line selects the kernel(s) of `make check`.

@@ -140,7 +140,7 @@ for k in "${selected[@]}"; do
 		build=(make -C "$KDIR" M="$kb")
 	fi
 	# With the selftests' dma-buf importer, which only the bench loads.
-	if "${build[@]}" DAXPIN_TEST_IMPORTER=m W=1 C=2 modules > "$log" 2>&1; then
+	if "${build[@]}" DAXPIN_TEST_IMPORTER=m DAXPIN_WERROR=1 W=1 C=2 modules > "$log" 2>&1; then
 		host_result OK "daxpin.ko and the test importer build for $k ($KVER) with W=1 -Werror"
 		if grep -q 'sparse is not available' "$log"; then
 			# Debian's headers for sid's kernel lack
