@@ -36,7 +36,7 @@ module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) DAXPIN_WERROR=1 W=1 modules
 
 userlib:
-	$(MAKE) -C userlib O=$(BUILD)/userlib
+	$(MAKE) -C userlib O=$(BUILD)/userlib WERROR=1
 
 selftests: userlib
 	$(MAKE) -C selftests O=$(BUILD)/selftests LIBDIR=$(BUILD)/userlib \
