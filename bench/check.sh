@@ -268,7 +268,7 @@ dkms_test() {
 	   [ "$(basename "$mod")" = "daxpin.ko$suffix" ] &&
 	   vermagic=$(modinfo -F vermagic "$mod") && [ "${vermagic%% *}" = "$KVER" ] &&
 	   [ -z "$(find "/var/lib/dkms/daxpin/$dkms_ver" -name 'daxpin_test_importer*')" ]; then
-		host_result OK "dkms build daxpin/$dkms_ver -k $KVER ($k): $(basename "$mod"), vermagic $KVER, no test importer"
+		host_result OK "dkms build daxpin/$dkms_ver -k $KVER ($k): $(basename "$mod"), vermagic $KVER, signer '$(modinfo -F signer "$mod")', no test importer"
 	else
 		echo "module: ${mod:-none}, expected daxpin.ko$suffix; vermagic: ${vermagic:-?}" >> "$log"
 		host_result FAIL "dkms build daxpin/$dkms_ver -k $KVER ($k)" "$log"
