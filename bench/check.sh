@@ -120,6 +120,26 @@ install_test() {
 	multi=$(gcc -print-multiarch)
 	libdir=/usr/lib/$multi
 	local vars=(DESTDIR="$dest" prefix=/usr libdir="$libdir")
+
+	# A packager's flags: the user's CPPFLAGS, CFLAGS and LDFLAGS on every
+	# compile and link, no -Werror without WERROR=1, -z defs on every
+	# shared object.
+	log=$BUILD_DIR/logs/userlib-flags.log
+	if make -C "$TOP_DIR/userlib" O="$tmp/flags" CC=cc CPPFLAGS=-DDAXPIN_PROBE_CPPFLAGS \
+		CFLAGS='-O1 -g -DDAXPIN_PROBE_CFLAGS' LDFLAGS=-Wl,-O1 > "$log" 2>&1 &&
+	   ! grep -E '^cc ' "$log" | grep -v -e -DDAXPIN_PROBE_CFLAGS >> "$log.bad" &&
+	   ! grep -E '^cc .* -c ' "$log" | grep -v -e -DDAXPIN_PROBE_CPPFLAGS >> "$log.bad" &&
+	   ! grep -E '^cc .* -shared ' "$log" | grep -v -e -Wl,-O1 >> "$log.bad" &&
+	   ! grep -E '^cc .* -shared ' "$log" | grep -v -e -Wl,-z,defs >> "$log.bad" &&
+	   ! grep -E '^cc .*-Werror( |$)' "$log" >> "$log.bad" &&
+	   [ "$(grep -cE '^cc .* -shared ' "$log")" = 3 ]; then
+		host_result OK "userlib: the user's CPPFLAGS, CFLAGS, LDFLAGS on every compile and link, -z defs on its 3 shared objects, no -Werror without WERROR=1"
+	else
+		cat "$log.bad" >> "$log" 2>/dev/null
+		host_result FAIL "userlib's flags (user CPPFLAGS/CFLAGS/LDFLAGS, -z defs, no -Werror)" "$log"
+	fi
+	rm -f "$log.bad"
+
 	log=$BUILD_DIR/logs/install.log
 	if ! make -C "$TOP_DIR" install "${vars[@]}" > "$log" 2>&1; then
 		host_result FAIL "make install DESTDIR=... prefix=/usr libdir=$libdir" "$log"
