@@ -243,34 +243,18 @@ APP
 }
 
 # --- DKMS -----------------------------------------------------------------
-# dkms_begin: make install-dkms and dkms add, as docs/install.md says, unless
-# daxpin is in DKMS on this machine already (then the DKMS tests skip: an
-# admin's install is not the bench's to remove). dkms_test NAME builds for
-# kernel NAME (after its .env is read); dkms_end removes it all again.
-dkms_ver="" dkms_state=""
-dkms_begin() {
-	local log=$BUILD_DIR/logs/dkms-add.log
-	dkms_ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$TOP_DIR/dkms.conf")
-	if [ -n "$(dkms status daxpin 2>/dev/null)" ] || [ -e "/usr/src/daxpin-$dkms_ver" ]; then
-		dkms_state=skip
-		host_result SKIP "DKMS: daxpin is in DKMS (or /usr/src/daxpin-$dkms_ver exists) on this machine already; the bench leaves it alone"
-		return 0
-	fi
-	trap dkms_end EXIT
-	if make -C "$TOP_DIR" install-dkms > "$log" 2>&1 &&
-	   dkms add "daxpin/$dkms_ver" >> "$log" 2>&1 &&
-	   [ ! -e "/usr/src/daxpin-$dkms_ver/selftests" ]; then
-		dkms_state=added
-		host_result OK "make install-dkms (no selftests/ in /usr/src/daxpin-$dkms_ver) and dkms add daxpin/$dkms_ver"
-	else
-		dkms_state=failed
-		host_result FAIL "make install-dkms and dkms add daxpin/$dkms_ver" "$log"
-	fi
-}
+# dkms_test NAME (after NAME's .env is read): as docs/install.md says,
+# make install-dkms, dkms add, dkms build -k KVER, check the module, then
+# dkms remove --all and make uninstall-dkms. daxpin is in DKMS only for
+# that while: were it there when a recipe installs a kernel's packages,
+# DKMS's kernel hook would build and install it into /lib/modules, where
+# the guests' modules come from. If daxpin is in DKMS on this machine
+# already (an admin's install, not the bench's to remove), it skips.
+dkms_ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$TOP_DIR/dkms.conf")
+dkms_added=""
 
 dkms_test() {
-	local k=$1 log=$BUILD_DIR/logs/dkms-build-$1.log suffix="" mod vermagic
-	[ "$dkms_state" = added ] || return 0
+	local k=$1 log=$BUILD_DIR/logs/dkms-$1.log suffix="" mod="" vermagic=""
 	if [ -n "${KBUILD_ROOT:-}" ]; then
 		host_result SKIP "dkms build for $k ($KVER): its headers need the newer compiler of the sid chroot ($KBUILD_ROOT), which the host's dkms does not use"
 		return 0
@@ -279,39 +263,54 @@ dkms_test() {
 		host_result SKIP "dkms build for $k ($KVER): not a kernel installed from a package (no /lib/modules/$KVER/build)"
 		return 0
 	fi
+	if [ -z "$dkms_ver" ]; then
+		host_result FAIL "dkms.conf has no PACKAGE_VERSION"
+		return 0
+	fi
+	if [ -n "$(dkms status daxpin 2>/dev/null)" ] || [ -e "/usr/src/daxpin-$dkms_ver" ]; then
+		host_result SKIP "dkms build for $k: daxpin is in DKMS (or /usr/src/daxpin-$dkms_ver exists) on this machine already; the bench leaves it alone"
+		return 0
+	fi
+	dkms_added=1
+	if ! { make -C "$TOP_DIR" install-dkms && dkms add "daxpin/$dkms_ver" &&
+	       [ ! -e "/usr/src/daxpin-$dkms_ver/selftests" ]; } > "$log" 2>&1; then
+		host_result FAIL "make install-dkms (without selftests/) and dkms add daxpin/$dkms_ver" "$log"
+		dkms_cleanup; return 0
+	fi
 	# DKMS compresses as the kernel's own modules are.
 	case $(grep -E '^CONFIG_MODULE_COMPRESS_(XZ|ZSTD|GZIP)=y' "$KDIR/.config") in
 	*XZ*) suffix=.xz ;; *ZSTD*) suffix=.zst ;; *GZIP*) suffix=.gz ;;
 	esac
-	if dkms build "daxpin/$dkms_ver" -k "$KVER" > "$log" 2>&1 &&
+	if dkms build "daxpin/$dkms_ver" -k "$KVER" >> "$log" 2>&1 &&
 	   mod=$(find "/var/lib/dkms/daxpin/$dkms_ver/$KVER" -path '*/module/*' -name 'daxpin.ko*') &&
 	   [ "$(basename "$mod")" = "daxpin.ko$suffix" ] &&
 	   vermagic=$(modinfo -F vermagic "$mod") && [ "${vermagic%% *}" = "$KVER" ] &&
 	   [ -z "$(find "/var/lib/dkms/daxpin/$dkms_ver" -name 'daxpin_test_importer*')" ]; then
-		host_result OK "dkms build daxpin/$dkms_ver -k $KVER ($k): $(basename "$mod"), vermagic $KVER, signer '$(modinfo -F signer "$mod")', no test importer"
+		host_result OK "make install-dkms, dkms add, dkms build daxpin/$dkms_ver -k $KVER ($k): $(basename "$mod"), vermagic $KVER, signer '$(modinfo -F signer "$mod")', no test importer"
 	else
 		echo "module: ${mod:-none}, expected daxpin.ko$suffix; vermagic: ${vermagic:-?}" >> "$log"
 		host_result FAIL "dkms build daxpin/$dkms_ver -k $KVER ($k)" "$log"
 	fi
+	if dkms_cleanup >> "$log" 2>&1; then
+		host_result OK "dkms remove daxpin/$dkms_ver --all and make uninstall-dkms leave nothing ($k)"
+	else
+		host_result FAIL "dkms remove daxpin/$dkms_ver --all and make uninstall-dkms ($k)" "$log"
+	fi
 }
 
-dkms_end() {
-	local log=$BUILD_DIR/logs/dkms-remove.log
-	case $dkms_state in added|failed) ;; *) return 0 ;; esac
-	trap - EXIT
-	{ dkms remove "daxpin/$dkms_ver" --all; make -C "$TOP_DIR" uninstall-dkms; } > "$log" 2>&1
-	if [ "$dkms_state" = added ] && [ -z "$(dkms status daxpin)" ] &&
-	   [ ! -e "/usr/src/daxpin-$dkms_ver" ] && [ ! -e /var/lib/dkms/daxpin ]; then
-		host_result OK "dkms remove daxpin/$dkms_ver --all and make uninstall-dkms leave nothing"
-	elif [ "$dkms_state" = added ]; then
-		host_result FAIL "dkms remove --all and make uninstall-dkms" "$log"
-	fi
-	dkms_state=removed
+# dkms_cleanup: what dkms_test added goes, whatever happened (also on exit).
+dkms_cleanup() {
+	[ -n "$dkms_added" ] || return 0
+	dkms_added=""
+	dkms remove "daxpin/$dkms_ver" --all
+	make -C "$TOP_DIR" uninstall-dkms
+	[ -z "$(dkms status daxpin)" ] && [ ! -e "/usr/src/daxpin-$dkms_ver" ] &&
+		[ ! -e /var/lib/dkms/daxpin ]
 }
+trap 'dkms_cleanup > /dev/null 2>&1 || true' EXIT
 
 if [ "$mode" = check ] || [ "$mode" = host ]; then
 	install_test
-	dkms_begin
 fi
 
 # build_in_root ROOT DIR MAKEARG...: make MAKEARG... inside the chroot ROOT
@@ -417,7 +416,6 @@ for k in "${selected[@]}"; do
 	done
 done
 
-dkms_end
 read -r p f s < <("$BENCH_DIR/report.sh" --host "$host_tap")
 total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
 total_skip=$((total_skip + s))
