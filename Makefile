@@ -5,11 +5,18 @@
 # make KDIR=DIR       ... against the kernel build tree DIR
 # make lint           checkpatch --strict and sparse (C=2) on driver/ and uapi/
 # make check          the whole test suite in QEMU guests (see bench/)
+# make check-host     only its host part: builds, install, DKMS; no guest
 # make fuzz           the fuzzer for BENCH_SECONDS (300) on the debug kernel, XFS
 # make demo           boot a guest with pmem and show daxpin working
 # make benchmark      pin/unpin cost, recall latency, many pins (figures)
 # make vm-shell       a shell in a guest with daxpin loaded
 # make soak           corruption and stress tests at length (docs/soak.md)
+# make install        libdaxpin (userlib/Makefile's prefix, libdir, includedir,
+#                     mandir, DESTDIR), the udev rule, modules-load.d and
+#                     modprobe.d files (udevrulesdir, modulesloaddir,
+#                     modprobedir); make uninstall removes them
+# make install-dkms   the module's source to $(DESTDIR)/usr/src/daxpin-VERSION for
+#                     DKMS (dkms.conf; docs/install.md)
 #
 # The build host's own kernel is never used (it has no module support):
 # KVER defaults to the newest installed Debian 6.1 kernel's headers.
@@ -19,20 +26,23 @@ KVER ?= $(shell ls -d /lib/modules/6.1.*/build 2>/dev/null | \
 KDIR ?= /lib/modules/$(KVER)/build
 BUILD ?= $(CURDIR)/build
 KSRC = $(shell $(CURDIR)/bench/linux-source.sh)
+# The release, one for the module and the library: dkms.conf's.
+VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' $(CURDIR)/dkms.conf)
 
 KERNEL_FILES = $(filter-out %.mod.c,$(wildcard driver/*.c driver/*.h selftests/importer/*.c selftests/importer/*.h)) uapi/linux/daxpin.h
 
 .PHONY: all module userlib selftests examples lint checkpatch sparse \
-	check fuzz soak demo benchmark vm-shell clean
+	check check-host fuzz soak demo benchmark vm-shell clean install-dkms uninstall-dkms \
+	install uninstall
 
 all: module userlib selftests examples
 
 module:
 	@test -d "$(KDIR)" || { echo "no kernel build tree '$(KDIR)': set KVER or KDIR"; exit 1; }
-	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) DAXPIN_WERROR=1 W=1 modules
 
 userlib:
-	$(MAKE) -C userlib O=$(BUILD)/userlib
+	$(MAKE) -C userlib O=$(BUILD)/userlib WERROR=1
 
 selftests: userlib
 	$(MAKE) -C selftests O=$(BUILD)/selftests LIBDIR=$(BUILD)/userlib \
@@ -55,11 +65,14 @@ checkpatch:
 sparse:
 	@command -v sparse >/dev/null || { echo "sparse is not installed (apt-get install sparse)"; exit 1; }
 	@mkdir -p $(BUILD)
-	$(MAKE) -C $(KDIR) M=$(CURDIR) DAXPIN_TEST_IMPORTER=m W=1 C=2 modules 2>&1 | tee $(BUILD)/sparse.log
+	$(MAKE) -C $(KDIR) M=$(CURDIR) DAXPIN_TEST_IMPORTER=m DAXPIN_WERROR=1 W=1 C=2 modules 2>&1 | tee $(BUILD)/sparse.log
 	@! grep -E '(warning|error):' $(BUILD)/sparse.log
 
 check:
 	bench/check.sh $(if $(KVER_SET),KVER=$(KVER_SET)) $(if $(FS),FS=$(FS)) $(if $(T),T=$(T))
+
+check-host:
+	bench/check.sh --host $(if $(KVER_SET),KVER=$(KVER_SET))
 
 # The fuzzer (selftests/fuzz.c) alone, longer than in `make check`: on the
 # debug kernel (KASAN, lockdep, kmemleak) and XFS unless KVER or FS say
@@ -134,8 +147,44 @@ soak:
 		kernel-reports minutes; \
 	cat $$out/summary; echo "(logs: $$out)"; exit $$rc
 
+# make install: the library (no -Werror: a packager's compiler may warn
+# where ours does not) and the files of packaging/. udev, kmod and systemd
+# read these directories whatever the prefix.
+udevrulesdir ?= /usr/lib/udev/rules.d
+modulesloaddir ?= /usr/lib/modules-load.d
+modprobedir ?= /etc/modprobe.d
+
+install:
+	$(MAKE) -C userlib O=$(BUILD)/userlib install
+	install -D -m 644 packaging/udev/60-daxpin.rules $(DESTDIR)$(udevrulesdir)/60-daxpin.rules
+	install -D -m 644 packaging/modules-load.d/daxpin.conf $(DESTDIR)$(modulesloaddir)/daxpin.conf
+	@# The admin's: kept if there, removed by uninstall only if unchanged.
+	test -e $(DESTDIR)$(modprobedir)/daxpin.conf || \
+		install -D -m 644 packaging/modprobe.d/daxpin.conf $(DESTDIR)$(modprobedir)/daxpin.conf
+
+uninstall:
+	$(MAKE) -C userlib O=$(BUILD)/userlib uninstall
+	rm -f $(DESTDIR)$(udevrulesdir)/60-daxpin.rules $(DESTDIR)$(modulesloaddir)/daxpin.conf
+	! cmp -s packaging/modprobe.d/daxpin.conf $(DESTDIR)$(modprobedir)/daxpin.conf || \
+		rm -f $(DESTDIR)$(modprobedir)/daxpin.conf
+
+# What DKMS builds from: Kbuild, dkms.conf, the driver and the uapi header;
+# nothing of the selftests (their importer must never be built there).
+dkmssrcdir ?= /usr/src/daxpin-$(VERSION)
+DKMS_FILES = Kbuild dkms.conf driver/Kbuild uapi/linux/daxpin.h \
+	$(filter-out %.mod.c,$(wildcard driver/*.c driver/*.h))
+
+install-dkms:
+	@test -n "$(VERSION)" || { echo "no PACKAGE_VERSION in dkms.conf"; exit 1; }
+	for f in $(DKMS_FILES); do \
+		install -D -m 644 $$f $(DESTDIR)$(dkmssrcdir)/$$f || exit 1; done
+
+# After `dkms remove daxpin/VERSION --all`.
+uninstall-dkms:
+	rm -rf $(DESTDIR)$(dkmssrcdir)
+
 clean:
-	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) DAXPIN_TEST_IMPORTER=m clean
 	rm -rf $(BUILD)
 
 # KVER given on the command line selects the kernel(s) of `make check`.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# check.sh [--demo | --shell | --benchmark] [KVER=NAME[,NAME]] [FS=FS[,FS]] [T=GLOB]
+# check.sh [--demo | --shell | --benchmark | --host] [KVER=NAME[,NAME]] [FS=FS[,FS]] [T=GLOB]
 #
 # The whole test suite (what `make check` and CI run): install what is
 # missing, build daxpin for every kernel of bench/kernels.list, boot each in
@@ -12,7 +12,9 @@
 # (6.1.0-56-amd64), opt-in kernels of the list (7.2) too: without KVER
 # they are left out. FS selects file systems; T is a glob on the selftest
 # program names. --demo runs the demo in the first selected kernel's guest,
-# --shell gives a shell there.
+# --shell gives a shell there. --host runs what `make check` runs on the
+# host only (builds, checkpatch, make install into a DESTDIR, DKMS builds
+# for the selected kernels) and boots no guest.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -22,6 +24,7 @@ for a in "$@"; do
 	--demo) mode=demo ;;
 	--benchmark) mode=benchmark ;;
 	--shell) mode=shell ;;
+	--host) mode=host ;;
 	KVER=*) kernels=${a#KVER=} ;;
 	FS=*) fsel=${a#FS=} ;;
 	T=*) tsel=${a#T=} ;;
@@ -33,7 +36,7 @@ start_all=$(date +%s)
 need_pkgs qemu-system-x86 xfsprogs e2fsprogs busybox-static cpio kmod \
 	iproute2 rdma-core ibverbs-utils libibverbs-dev rdmacm-utils \
 	perftest linux-source-6.1 sparse gcc g++ make libc6-dev perl python3 \
-	xz-utils bc valgrind ndctl
+	xz-utils bc valgrind ndctl pkgconf dkms openssl
 mkdir -p "$BUILD_DIR"
 
 # --- which kernels ----------------------------------------------------
@@ -41,7 +44,7 @@ all=$(kernel_names all)
 selected=()
 if [ -z "$kernels" ]; then
 	mapfile -t selected < <(kernel_names)
-	[ "$mode" = check ] || selected=("${selected[0]}")
+	[ "$mode" = check ] || [ "$mode" = host ] || selected=("${selected[0]}")
 else
 	for k in ${kernels//,/ }; do
 		found=""
@@ -86,13 +89,228 @@ else
 	host_result FAIL "userspace build" "$log"
 	cat "$log" >&2; die "cannot build userspace"
 fi
-if [ "$mode" = check ]; then
+if [ "$mode" = check ] || [ "$mode" = host ]; then
 	log=$BUILD_DIR/logs/checkpatch.log
 	if make -s -C "$TOP_DIR" checkpatch > "$log" 2>&1 && ! grep -qE '(ERROR|WARNING|CHECK):' "$log"; then
 		host_result OK "checkpatch --strict clean on driver/ and uapi/"
 	else
 		host_result FAIL "checkpatch --strict on driver/ and uapi/" "$log"
 	fi
+fi
+
+# --- make install into a DESTDIR; an application built against it -------
+# pc_build PKG SRC OUT VAR=VALUE...: compile and link SRC with what
+# pkg-config says for PKG, in the environment VAR=VALUE...
+pc_build() {
+	local pkg=$1 src=$2 out=$3 cflags libs
+	shift 3
+	env "$@" pkg-config --cflags --libs "$pkg" || return 1
+	read -ra cflags < <(env "$@" pkg-config --cflags "$pkg")
+	read -ra libs < <(env "$@" pkg-config --libs "$pkg")
+	cc -std=c11 -Wall -Wextra -Werror "${cflags[@]}" -o "$out" "$src" "${libs[@]}"
+}
+
+# install_test: `make install` as a Debian package would run it (multiarch
+# libdir), the tree it leaves, a program built with pkg-config against it
+# (the sysroot is the DESTDIR) and run, and `make uninstall`.
+install_test() {
+	local tmp dest multi libdir log pc out
+	tmp=$(mktemp -d) || return 0
+	dest=$tmp/root
+	multi=$(gcc -print-multiarch)
+	libdir=/usr/lib/$multi
+	local vars=(DESTDIR="$dest" prefix=/usr libdir="$libdir")
+
+	# A packager's flags: the user's CPPFLAGS, CFLAGS and LDFLAGS on every
+	# compile and link, no -Werror without WERROR=1, -z defs on every
+	# shared object.
+	log=$BUILD_DIR/logs/userlib-flags.log
+	if make -C "$TOP_DIR/userlib" O="$tmp/flags" CC=cc CPPFLAGS=-DDAXPIN_PROBE_CPPFLAGS \
+		CFLAGS='-O1 -g -DDAXPIN_PROBE_CFLAGS' LDFLAGS=-Wl,-O1 > "$log" 2>&1 &&
+	   ! grep -E '^cc ' "$log" | grep -v -e -DDAXPIN_PROBE_CFLAGS >> "$log.bad" &&
+	   ! grep -E '^cc .* -c ' "$log" | grep -v -e -DDAXPIN_PROBE_CPPFLAGS >> "$log.bad" &&
+	   ! grep -E '^cc .* -shared ' "$log" | grep -v -e -Wl,-O1 >> "$log.bad" &&
+	   ! grep -E '^cc .* -shared ' "$log" | grep -v -e -Wl,-z,defs >> "$log.bad" &&
+	   ! grep -E '^cc .*-Werror( |$)' "$log" >> "$log.bad" &&
+	   [ "$(grep -cE '^cc .* -shared ' "$log")" = 3 ]; then
+		host_result OK "userlib: the user's CPPFLAGS, CFLAGS, LDFLAGS on every compile and link, -z defs on its 3 shared objects, no -Werror without WERROR=1"
+	else
+		cat "$log.bad" >> "$log" 2>/dev/null
+		host_result FAIL "userlib's flags (user CPPFLAGS/CFLAGS/LDFLAGS, -z defs, no -Werror)" "$log"
+	fi
+	rm -f "$log.bad"
+
+	log=$BUILD_DIR/logs/install.log
+	if ! make -C "$TOP_DIR" install "${vars[@]}" > "$log" 2>&1; then
+		host_result FAIL "make install DESTDIR=... prefix=/usr libdir=$libdir" "$log"
+		rm -rf "$tmp"; return 0
+	fi
+	host_result OK "make install DESTDIR=... prefix=/usr libdir=$libdir"
+
+	local missing=() f
+	for f in usr/include/libdaxpin.h usr/include/libdaxpin-verbs.h \
+		 usr/include/daxpin/daxpin.h "$libdir/libdaxpin.so.0" \
+		 "$libdir/libdaxpin.so" "$libdir/libdaxpin.a" \
+		 "$libdir/libdaxpin-verbs.so.0" "$libdir/libdaxpin-preload.so" \
+		 "$libdir/pkgconfig/libdaxpin.pc" "$libdir/pkgconfig/libdaxpin-verbs.pc" \
+		 usr/share/man/man3/daxpin_version_major.3 usr/share/man/man3/daxpin_pin.3 \
+		 usr/share/man/man7/daxpin.7 usr/lib/udev/rules.d/60-daxpin.rules \
+		 usr/lib/modules-load.d/daxpin.conf etc/modprobe.d/daxpin.conf; do
+		[ -e "$dest/$f" ] || missing+=("$f")
+	done
+	{
+		echo "missing: ${missing[*]}"
+		echo "under include/linux:"; find "$dest" -path '*/include/linux*'
+		echo "rule:"; grep -v '^#' "$dest/usr/lib/udev/rules.d/60-daxpin.rules" 2>&1
+	} > "$log.tree"
+	if [ ${#missing[@]} -eq 0 ] && [ -z "$(find "$dest" -path '*/include/linux*')" ] &&
+	   grep -Eq '^KERNEL=="daxpin",.*GROUP="rdma", MODE="0660"$' \
+		"$dest/usr/lib/udev/rules.d/60-daxpin.rules"; then
+		host_result OK "installed tree: libraries in $libdir, uapi header as include/daxpin/daxpin.h (nothing under include/linux), man pages, udev rule (group rdma, 0660), modules-load.d and modprobe.d files"
+	else
+		host_result FAIL "installed tree (files, nothing under include/linux, udev rule)" "$log.tree"
+	fi
+
+	# One release for the module and the library.
+	pc=$(sed -n 's/^Version: //p' "$dest/$libdir/pkgconfig/libdaxpin.pc")
+	if [ -n "$pc" ] && grep -qx "PACKAGE_VERSION=\"$pc\"" "$TOP_DIR/dkms.conf"; then
+		host_result OK "libdaxpin.pc and dkms.conf are of one release ($pc)"
+	else
+		host_result FAIL "libdaxpin.pc's version ($pc) is not dkms.conf's PACKAGE_VERSION"
+	fi
+
+	cat > "$tmp/app.c" <<'APP'
+#include <stdio.h>
+#include <libdaxpin.h>
+
+#if !DAXPIN_LIB_CHECK_VERSION(0, 3)
+#error "libdaxpin too old"
+#endif
+
+int main(void)
+{
+	struct daxpin_info info = { .size = sizeof(info) };
+	int fd = daxpin_open();
+
+	printf("headers %d.%d library %d.%d %s %s %u\n",
+	       DAXPIN_LIB_VERSION_MAJOR, DAXPIN_LIB_VERSION_MINOR,
+	       daxpin_version_major(), daxpin_version_minor(),
+	       DAXPIN_DEVICE_PATH, fd >= 0 ? "open" : "absent", info.size);
+	return daxpin_version_major() != DAXPIN_LIB_VERSION_MAJOR ||
+	       daxpin_version_minor() != DAXPIN_LIB_VERSION_MINOR;
+}
+APP
+	cat > "$tmp/vapp.c" <<'APP'
+#include <stdio.h>
+#include <libdaxpin-verbs.h>
+
+int main(void)
+{
+	printf("%s %p\n", daxpin_reg_path_name(DAXPIN_REG_ODP),
+	       (void *)&daxpin_reg_mr);
+	return 0;
+}
+APP
+	# The DESTDIR is the sysroot: pkg-config finds only the installed
+	# .pc files (and, for libdaxpin-verbs, the system's libibverbs.pc).
+	local pcenv=(PKG_CONFIG_SYSROOT_DIR="$dest"
+		     PKG_CONFIG_LIBDIR="$dest/$libdir/pkgconfig")
+	log=$BUILD_DIR/logs/install-app.log
+	if { pc_build libdaxpin "$tmp/app.c" "$tmp/app" "${pcenv[@]}" &&
+	     out=$(LD_LIBRARY_PATH=$dest/$libdir "$tmp/app") && echo "$out" &&
+	     LD_LIBRARY_PATH=$dest/$libdir ldd "$tmp/app" | grep -F "$dest/$libdir/libdaxpin.so.0"; } > "$log" 2>&1; then
+		host_result OK "a program built with pkg-config --cflags --libs libdaxpin against the DESTDIR runs ($out)"
+	else
+		host_result FAIL "a program built with pkg-config libdaxpin against the installed tree" "$log"
+	fi
+	pcenv[1]=PKG_CONFIG_LIBDIR=$dest/$libdir/pkgconfig:$libdir/pkgconfig:/usr/share/pkgconfig
+	log=$BUILD_DIR/logs/install-vapp.log
+	if { pc_build libdaxpin-verbs "$tmp/vapp.c" "$tmp/vapp" "${pcenv[@]}" &&
+	     LD_LIBRARY_PATH=$dest/$libdir "$tmp/vapp"; } > "$log" 2>&1; then
+		host_result OK "a program built with pkg-config --cflags --libs libdaxpin-verbs against the DESTDIR runs"
+	else
+		host_result FAIL "a program built with pkg-config libdaxpin-verbs against the installed tree" "$log"
+	fi
+
+	log=$BUILD_DIR/logs/uninstall.log
+	if make -C "$TOP_DIR" uninstall "${vars[@]}" > "$log" 2>&1 &&
+	   find "$dest" ! -type d >> "$log" && [ -z "$(find "$dest" ! -type d)" ]; then
+		host_result OK "make uninstall removes every file make install put there"
+	else
+		host_result FAIL "make uninstall leaves files (listed after make's output)" "$log"
+	fi
+	rm -rf "$tmp"
+}
+
+# --- DKMS -----------------------------------------------------------------
+# dkms_test NAME (after NAME's .env is read): as docs/install.md says,
+# make install-dkms, dkms add, dkms build -k KVER, check the module, then
+# dkms remove --all and make uninstall-dkms. daxpin is in DKMS only for
+# that while: were it there when a recipe installs a kernel's packages,
+# DKMS's kernel hook would build and install it into /lib/modules, where
+# the guests' modules come from. If daxpin is in DKMS on this machine
+# already (an admin's install, not the bench's to remove), it skips.
+dkms_ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$TOP_DIR/dkms.conf")
+dkms_added=""
+
+dkms_test() {
+	local k=$1 log=$BUILD_DIR/logs/dkms-$1.log suffix="" mod="" vermagic=""
+	if [ -n "${KBUILD_ROOT:-}" ]; then
+		host_result SKIP "dkms build for $k ($KVER): its headers need the newer compiler of the sid chroot ($KBUILD_ROOT), which the host's dkms does not use"
+		return 0
+	fi
+	if [ "$KDIR" != "/lib/modules/$KVER/build" ] || [ ! -d "$KDIR" ]; then
+		host_result SKIP "dkms build for $k ($KVER): not a kernel installed from a package (no /lib/modules/$KVER/build)"
+		return 0
+	fi
+	if [ -z "$dkms_ver" ]; then
+		host_result FAIL "dkms.conf has no PACKAGE_VERSION"
+		return 0
+	fi
+	if [ -n "$(dkms status daxpin 2>/dev/null)" ] || [ -e "/usr/src/daxpin-$dkms_ver" ]; then
+		host_result SKIP "dkms build for $k: daxpin is in DKMS (or /usr/src/daxpin-$dkms_ver exists) on this machine already; the bench leaves it alone"
+		return 0
+	fi
+	dkms_added=1
+	if ! { make -C "$TOP_DIR" install-dkms && dkms add "daxpin/$dkms_ver" &&
+	       [ ! -e "/usr/src/daxpin-$dkms_ver/selftests" ]; } > "$log" 2>&1; then
+		host_result FAIL "make install-dkms (without selftests/) and dkms add daxpin/$dkms_ver" "$log"
+		dkms_cleanup; return 0
+	fi
+	# DKMS compresses as the kernel's own modules are.
+	case $(grep -E '^CONFIG_MODULE_COMPRESS_(XZ|ZSTD|GZIP)=y' "$KDIR/.config") in
+	*XZ*) suffix=.xz ;; *ZSTD*) suffix=.zst ;; *GZIP*) suffix=.gz ;;
+	esac
+	if dkms build "daxpin/$dkms_ver" -k "$KVER" >> "$log" 2>&1 &&
+	   mod=$(find "/var/lib/dkms/daxpin/$dkms_ver/$KVER" -path '*/module/*' -name 'daxpin.ko*') &&
+	   [ "$(basename "$mod")" = "daxpin.ko$suffix" ] &&
+	   vermagic=$(modinfo -F vermagic "$mod") && [ "${vermagic%% *}" = "$KVER" ] &&
+	   [ -z "$(find "/var/lib/dkms/daxpin/$dkms_ver" -name 'daxpin_test_importer*')" ]; then
+		host_result OK "make install-dkms, dkms add, dkms build daxpin/$dkms_ver -k $KVER ($k): $(basename "$mod"), vermagic $KVER, signer '$(modinfo -F signer "$mod")', no test importer"
+	else
+		echo "module: ${mod:-none}, expected daxpin.ko$suffix; vermagic: ${vermagic:-?}" >> "$log"
+		host_result FAIL "dkms build daxpin/$dkms_ver -k $KVER ($k)" "$log"
+	fi
+	if dkms_cleanup >> "$log" 2>&1; then
+		host_result OK "dkms remove daxpin/$dkms_ver --all and make uninstall-dkms leave nothing ($k)"
+	else
+		host_result FAIL "dkms remove daxpin/$dkms_ver --all and make uninstall-dkms ($k)" "$log"
+	fi
+}
+
+# dkms_cleanup: what dkms_test added goes, whatever happened (also on exit).
+dkms_cleanup() {
+	[ -n "$dkms_added" ] || return 0
+	dkms_added=""
+	dkms remove "daxpin/$dkms_ver" --all
+	make -C "$TOP_DIR" uninstall-dkms
+	[ -z "$(dkms status daxpin)" ] && [ ! -e "/usr/src/daxpin-$dkms_ver" ] &&
+		[ ! -e /var/lib/dkms/daxpin ]
+}
+trap 'dkms_cleanup > /dev/null 2>&1 || true' EXIT
+
+if [ "$mode" = check ] || [ "$mode" = host ]; then
+	install_test
 fi
 
 # build_in_root ROOT DIR MAKEARG...: make MAKEARG... inside the chroot ROOT
@@ -140,7 +358,7 @@ for k in "${selected[@]}"; do
 		build=(make -C "$KDIR" M="$kb")
 	fi
 	# With the selftests' dma-buf importer, which only the bench loads.
-	if "${build[@]}" DAXPIN_TEST_IMPORTER=m W=1 C=2 modules > "$log" 2>&1; then
+	if "${build[@]}" DAXPIN_TEST_IMPORTER=m DAXPIN_WERROR=1 W=1 C=2 modules > "$log" 2>&1; then
 		host_result OK "daxpin.ko and the test importer build for $k ($KVER) with W=1 -Werror"
 		if grep -q 'sparse is not available' "$log"; then
 			# Debian's headers for sid's kernel lack
@@ -154,6 +372,11 @@ for k in "${selected[@]}"; do
 	else
 		host_result FAIL "daxpin.ko builds for $k ($KVER)" "$log"
 		continue
+	fi
+
+	if [ "$mode" = check ] || [ "$mode" = host ]; then
+		dkms_test "$k"
+		[ "$mode" = host ] && continue
 	fi
 
 	if [ "$mode" != check ]; then

@@ -9,6 +9,16 @@
 
 #include "libdaxpin.h"
 
+int daxpin_version_major(void)
+{
+	return DAXPIN_LIB_VERSION_MAJOR;
+}
+
+int daxpin_version_minor(void)
+{
+	return DAXPIN_LIB_VERSION_MINOR;
+}
+
 int daxpin_open(void)
 {
 	int fd = open(DAXPIN_DEVICE_PATH, O_RDWR | O_CLOEXEC);

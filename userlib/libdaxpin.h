@@ -11,11 +11,30 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <linux/daxpin.h>
+/* The uapi header, installed as <daxpin/daxpin.h> (uapi/linux/daxpin.h). */
+#include <daxpin/daxpin.h>
+
+/*
+ * The release of libdaxpin these headers are from. The library a program
+ * runs with says its own with daxpin_version_major() and
+ * daxpin_version_minor(); a minor release only adds.
+ */
+#define DAXPIN_LIB_VERSION_MAJOR 0
+#define DAXPIN_LIB_VERSION_MINOR 3
+
+/* Whether these headers are of release @major.@minor or later. */
+#define DAXPIN_LIB_CHECK_VERSION(major, minor) \
+	(DAXPIN_LIB_VERSION_MAJOR > (major) || \
+	 (DAXPIN_LIB_VERSION_MAJOR == (major) && \
+	  DAXPIN_LIB_VERSION_MINOR >= (minor)))
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* The release of the libdaxpin running (since 0.3). */
+int daxpin_version_major(void);
+int daxpin_version_minor(void);
 
 /* Open /dev/daxpin (O_RDWR | O_CLOEXEC). Returns the fd or -errno. */
 int daxpin_open(void);
