@@ -331,9 +331,9 @@ static int run_pair(struct __test_metadata *_metadata,
 		return -1;
 	}
 	*bw = bw_average(&p[1]);
-	if (*bw < 0) {
+	if (*bw <= 0) {
 		show(&p[1], "client");
-		TH_LOG("%s %s: no bandwidth line in the client's output",
+		TH_LOG("%s %s: no bandwidth in the client's output",
 		       prog, mode_name[mode]);
 		return -1;
 	}

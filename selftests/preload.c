@@ -1034,6 +1034,16 @@ TEST_F_TIMEOUT(preload, write_lands_and_pointers_stay, 120)
 		EXPECT_EQ(EPERM, rep.map_files_err)
 			TH_LOG("map_files: %s: the variant does not test the fallback",
 			       strerror(rep.map_files_err));
+	if (!strcmp(variant->call, "reg_mr_iova") && map_registrable() == 0) {
+		/*
+		 * 6.15 on the shim's path is on-demand paging, and rxe's
+		 * takes the iova for the address (reading past its page
+		 * list, in the kernel): the shim must refuse, not register.
+		 */
+		EXPECT_EQ(EOPNOTSUPP, rep.reg_err);
+		EXPECT_EQ(rep.pinned_kb[0], rep.pinned_kb[1]);
+		return;
+	}
 	ASSERT_EQ(0, rep.reg_err) TH_LOG("ibv_reg_mr with the shim: %s",
 					 strerror(rep.reg_err));
 	/* The MR is exactly what the program asked for. */

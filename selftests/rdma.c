@@ -1080,6 +1080,14 @@ TEST_F_TIMEOUT(rdma, reg_mr_refuses_rxe_odp_below_page_mtu, 120)
 	}
 	EXPECT_EQ(pinned, vm_pinned_kb());
 	ASSERT_EQ(0, set_mtu(self, dev, 9000, IBV_MTU_4096));
+	/*
+	 * rxe's on-demand paging takes an MR's iova for its address: only
+	 * iova == address may register (another reads past its page list).
+	 */
+	EXPECT_EQ(0, daxpin_odp_check(self->pd, MR_ACCESS, self->anon,
+				      (uintptr_t)self->anon));
+	EXPECT_EQ(-EOPNOTSUPP, daxpin_odp_check(self->pd, MR_ACCESS, self->anon,
+						(uintptr_t)self->anon + PAGE));
 	ASSERT_EQ(0, daxpin_reg_mr(self->dfd, self->pd, self->ffd, PIN_OFF,
 				   PIN_LEN, MR_ACCESS, &odp, &dmr));
 	EXPECT_EQ((int)DAXPIN_REG_ODP, (int)daxpin_mr_path(dmr));

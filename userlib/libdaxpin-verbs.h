@@ -120,11 +120,14 @@ int daxpin_mr_dispatch(int dfd, struct daxpin_mr **mrs, size_t nr,
  * with on-demand paging for @access, as the DAXPIN_REG_ODP path does: for
  * callers that register such a mapping themselves, as the LD_PRELOAD shim
  * (daxpin-preload(7)) does with the program's own mapping. Returns 0 if
- * it can; -EOPNOTSUPP if the device has no RC on-demand paging for what
- * @access needs; -EMSGSIZE for soft-RoCE (rxe) while an active port's MTU
- * is below 4096; or the -errno of a failed device query.
+ * it can, for an MR of the mapping at @addr registered with @iova;
+ * -EOPNOTSUPP if the device has no RC on-demand paging for what @access
+ * needs, or for soft-RoCE (rxe) if @iova is not @addr (its on-demand
+ * paging takes the iova for the address); -EMSGSIZE for rxe while an
+ * active port's MTU is below 4096; or the -errno of a failed device query.
  */
-int daxpin_odp_check(struct ibv_pd *pd, int access);
+int daxpin_odp_check(struct ibv_pd *pd, int access, const void *addr,
+		     uint64_t iova);
 
 #ifdef __cplusplus
 }

@@ -1096,7 +1096,7 @@ static int path_odp(struct attempt *a, struct hold *h)
 
 	if (!a->access_known)
 		return -EOPNOTSUPP;
-	err = daxpin_odp_check(a->pd, (int)a->access);
+	err = daxpin_odp_check(a->pd, (int)a->access, a->addr, a->iova);
 	if (err)
 		return err;
 	pthread_mutex_lock(&shim.lock);

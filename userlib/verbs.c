@@ -107,7 +107,8 @@ static int rxe_odp_unsafe(struct ibv_context *ctx,
 	return 0;
 }
 
-int daxpin_odp_check(struct ibv_pd *pd, int access)
+int daxpin_odp_check(struct ibv_pd *pd, int access, const void *addr,
+		     uint64_t iova)
 {
 	uint32_t need = odp_needs(access);
 	struct ibv_device_attr_ex dattr;
@@ -122,6 +123,14 @@ int daxpin_odp_check(struct ibv_pd *pd, int access)
 	if (!(dattr.odp_caps.general_caps & IBV_ODP_SUPPORT) ||
 	    (dattr.odp_caps.per_transport_caps.rc_odp_caps & need) != need)
 		return -EOPNOTSUPP;
+	/*
+	 * rxe's on-demand paging (7.2) indexes its page list by the iova as
+	 * if it were the address: any other iova reads past the list, in
+	 * the kernel (an oops, kernel facts). Only iova == address is safe.
+	 */
+	if (dattr.orig_attr.vendor_id == RXE_VENDOR_ID &&
+	    iova != (uintptr_t)addr)
+		return -EOPNOTSUPP;
 	return rxe_odp_unsafe(pd->context, &dattr);
 }
 
@@ -131,13 +140,17 @@ static int reg_odp(struct daxpin_mr *dmr, struct ibv_pd *pd, int file_fd,
 	int prot = PROT_READ | (writable(access) ? PROT_WRITE : 0), err;
 	struct ibv_sge sge;
 
-	err = daxpin_odp_check(pd, access);
-	if (err)
-		return err;
 	dmr->map = mmap(NULL, dmr->length, prot, MAP_SHARED, file_fd, offset);
 	if (dmr->map == MAP_FAILED) {
 		dmr->map = NULL;
 		return -errno;
+	}
+	/* The MR's iova is its address. */
+	err = daxpin_odp_check(pd, access, dmr->map, (uintptr_t)dmr->map);
+	if (err) {
+		munmap(dmr->map, dmr->length);
+		dmr->map = NULL;
+		return err;
 	}
 	dmr->mr = ibv_reg_mr(pd, dmr->map, dmr->length,
 			     access | IBV_ACCESS_ON_DEMAND);
