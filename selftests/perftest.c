@@ -288,13 +288,25 @@ static void show(const struct proc *p, const char *who)
 	fprintf(stderr, "%s\n", n > 3000 ? buf + n - 3000 : buf);
 }
 
+/* Whether @p's output has @text. */
+static bool said(const struct proc *p, const char *text)
+{
+	char buf[16384];
+	ssize_t n = read_out(p, buf, sizeof(buf));
+
+	if (n < 0)
+		return false;
+	buf[n] = 0;
+	return strstr(buf, text);
+}
+
 /*
  * One perftest run, server and client: 0 with the client's bandwidth in
  * @bw, or -1 after saying why. The server's exit status is @p[0]'s.
  */
-static int run_pair(struct __test_metadata *_metadata,
-		    FIXTURE_DATA(perftest) *self, const char *prog,
-		    enum mode mode, struct proc p[2], double *bw)
+static int run_pair_once(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(perftest) *self, const char *prog,
+			 enum mode mode, struct proc p[2], double *bw)
 {
 	uint64_t end;
 	int port = self->port++;
@@ -340,16 +352,27 @@ static int run_pair(struct __test_metadata *_metadata,
 	return 0;
 }
 
-/* Whether @p's output has @text. */
-static bool said(const struct proc *p, const char *text)
+/*
+ * perftest converts its cycle counts with a CPU frequency it measures
+ * first; on a loaded emulated CPU that measurement can fail ("Correlation
+ * coefficient ... < 0.9"), and the run, complete, reports 0 MB/s. Such a
+ * run is repeated, twice at most; any other failure is final.
+ */
+static int run_pair(struct __test_metadata *_metadata,
+		    FIXTURE_DATA(perftest) *self, const char *prog,
+		    enum mode mode, struct proc p[2], double *bw)
 {
-	char buf[16384];
-	ssize_t n = read_out(p, buf, sizeof(buf));
+	int tries = 0, ret;
 
-	if (n < 0)
-		return false;
-	buf[n] = 0;
-	return strstr(buf, text);
+	for (;;) {
+		ret = run_pair_once(_metadata, self, prog, mode, p, bw);
+		if (!ret || mode == NO_SHIM || ++tries == 3 ||
+		    !exited_ok(&p[1]) ||
+		    !said(&p[1], "Correlation coefficient"))
+			return ret;
+		TH_LOG("%s %s: perftest could not measure its CPU's frequency; run again",
+		       prog, mode_name[mode]);
+	}
 }
 
 /*
