@@ -154,7 +154,7 @@ install_test() {
 		 "$libdir/libdaxpin-verbs.so.0" "$libdir/libdaxpin-preload.so" \
 		 "$libdir/pkgconfig/libdaxpin.pc" "$libdir/pkgconfig/libdaxpin-verbs.pc" \
 		 usr/share/man/man3/daxpin_version_major.3 usr/share/man/man3/daxpin_pin.3 \
-		 usr/share/man/man7/daxpin.7 usr/lib/udev/rules.d/60-daxpin.rules \
+		 usr/share/man/man4/daxpin.4 usr/share/man/man7/daxpin.7 usr/lib/udev/rules.d/60-daxpin.rules \
 		 usr/lib/modules-load.d/daxpin.conf etc/modprobe.d/daxpin.conf; do
 		[ -e "$dest/$f" ] || missing+=("$f")
 	done
