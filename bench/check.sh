@@ -96,6 +96,27 @@ if [ "$mode" = check ] || [ "$mode" = host ]; then
 	else
 		host_result FAIL "checkpatch --strict on driver/ and uapi/" "$log"
 	fi
+
+	# libdaxpin's own tests (userlib/test/), as a packager runs them:
+	# those that need /dev/daxpin skip (exit 77) on the host, and are
+	# counted. OK if none failed.
+	log=$BUILD_DIR/logs/userlib-test.log
+	if make -s -C "$TOP_DIR/userlib" O="$BUILD_DIR/userlib" WERROR=1 test > "$log" 2>&1; then
+		ok=OK
+	else
+		ok=FAIL
+	fi
+	sumline=$(grep '^libdaxpin tests: ' "$log" | tail -n 1) || true
+	read -r npass nfail nskip < <(echo "$sumline" |
+		sed -n 's/^libdaxpin tests: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p') || true
+	if [ "$ok" = OK ] && [ -n "${npass:-}" ] && [ "$nfail" -eq 0 ]; then
+		why=$(sed -n 's/^skipped [^:]*: //p' "$log" | sort -u | paste -sd';' - | sed 's/;/; /g')
+		desc="libdaxpin's own tests (make -C userlib test): $npass passed"
+		[ "$nskip" -eq 0 ] || desc="$desc, $nskip skipped ($why)"
+		host_result OK "$desc"
+	else
+		host_result FAIL "libdaxpin's own tests (make -C userlib test): ${sumline:-no summary}" "$log"
+	fi
 fi
 
 # --- make install into a DESTDIR; an application built against it -------
@@ -154,7 +175,7 @@ install_test() {
 		 "$libdir/libdaxpin-verbs.so.0" "$libdir/libdaxpin-preload.so" \
 		 "$libdir/pkgconfig/libdaxpin.pc" "$libdir/pkgconfig/libdaxpin-verbs.pc" \
 		 usr/share/man/man3/daxpin_version_major.3 usr/share/man/man3/daxpin_pin.3 \
-		 usr/share/man/man7/daxpin.7 usr/lib/udev/rules.d/60-daxpin.rules \
+		 usr/share/man/man4/daxpin.4 usr/share/man/man7/daxpin.7 usr/lib/udev/rules.d/60-daxpin.rules \
 		 usr/lib/modules-load.d/daxpin.conf etc/modprobe.d/daxpin.conf; do
 		[ -e "$dest/$f" ] || missing+=("$f")
 	done
