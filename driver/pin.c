@@ -405,6 +405,7 @@ int daxpin_cmd_pin(struct daxpin_ucmd *ucmd)
 	pin->it.start = cmd->offset >> PAGE_SHIFT;
 	pin->it.last = pin->it.start + pin->npages - 1;
 	pin->state = DAXPIN_STATE_ACTIVE;
+	pin->created_ns = ktime_get_ns();
 
 	ret = daxpin_charge(pin);
 	if (ret)
