@@ -13,6 +13,10 @@
 
 #include "daxpin.h"
 
+/* The tracepoints (trace.h) are made here, once. */
+#define CREATE_TRACE_POINTS
+#include "trace.h"
+
 static ushort dev_mode = 0600;
 module_param(dev_mode, ushort, 0444);
 MODULE_PARM_DESC(dev_mode,

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Seeing pins: what /proc/PID/fdinfo of a daxpin file shows its owner
- * (docs/ioctl.md, "fdinfo").
+ * (docs/ioctl.md, "fdinfo"), and the tracepoints daxpin:pin, unpin,
+ * recall and revoke, through tracefs and through perf.
  */
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -238,6 +240,241 @@ TEST_F(admin, fdinfo_recall_and_revoke)
 	ASSERT_EQ(0, read_fdinfo(self->dfd, &fi));
 	EXPECT_EQ(0ul, fi.events);
 	ASSERT_EQ(0, unpin(self->dfd, pin.out_handle));
+}
+
+/* ---- tracepoints --------------------------------------------------- */
+
+#define TRACEFS		"/sys/kernel/tracing"
+/* A trace instance of our own: its buffer is ours alone. */
+#define INSTANCE	TRACEFS "/instances/daxpin-selftest"
+
+static int write_str(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	return n == (ssize_t)strlen(s) ? 0 : -EIO;
+}
+
+/* Mount tracefs if need be: 0, or why not in @why. */
+static int tracefs_ready(char *why, size_t len)
+{
+	struct stat st;
+
+	if (stat(TRACEFS "/events", &st) &&
+	    mount("tracefs", TRACEFS, "tracefs", 0, NULL)) {
+		snprintf(why, len, "cannot mount tracefs on %s: %s", TRACEFS,
+			 strerror(errno));
+		return -1;
+	}
+	if (stat(TRACEFS "/events/daxpin", &st)) {
+		snprintf(why, len, "%s/events/daxpin is missing", TRACEFS);
+		return -1;
+	}
+	return 0;
+}
+
+/* The whole trace buffer of the instance, NUL-terminated, malloc()ed. */
+static char *read_trace(void)
+{
+	size_t cap = 1 << 20, done = 0;
+	char *buf = malloc(cap);
+	int fd = open(INSTANCE "/trace", O_RDONLY);
+	ssize_t n;
+
+	if (!buf || fd < 0) {
+		free(buf);
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	while ((n = read(fd, buf + done, cap - 1 - done)) > 0)
+		done += n;
+	close(fd);
+	buf[done] = 0;
+	return buf;
+}
+
+/* The first line of @buf with event @event of the pin, or NULL. */
+static const char *find_event(const char *buf, const char *event,
+			      const struct stat *st, unsigned int handle)
+{
+	char want[128], key[160];
+	const char *p;
+
+	snprintf(want, sizeof(want), "dev=%u:%u ino=%llu ", major(st->st_dev),
+		 minor(st->st_dev), (unsigned long long)st->st_ino);
+	snprintf(key, sizeof(key), " %s: %s", event, want);
+	for (p = strstr(buf, key); p; p = strstr(p + 1, key)) {
+		const char *eol = strchrnul(p, '\n');
+		char h[32];
+		const char *hp;
+
+		snprintf(h, sizeof(h), "handle=%u ", handle);
+		hp = strstr(p, h);
+		if (hp && hp < eol)
+			return p;
+	}
+	return NULL;
+}
+
+/*
+ * pin, recall (in the truncating task, with its pid and the deadline),
+ * revoke (reason 1, deadline) and unpin fire, each once, naming the pin.
+ */
+TEST_F(admin, tracepoints_fire)
+{
+	const unsigned int deadline = 1000;
+	struct daxpin_pin pin;
+	char why[256], want[64];
+	const char *line;
+	pid_t child;
+	char *buf;
+
+	if (tracefs_ready(why, sizeof(why)))
+		SKIP(return, "%s", why);
+	rmdir(INSTANCE);
+	ASSERT_EQ(0, mkdir(INSTANCE, 0700)) TH_LOG("mkdir %s: %s", INSTANCE,
+						   strerror(errno));
+	ASSERT_EQ(0, write_str(INSTANCE "/events/daxpin/enable", "1"));
+
+	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, PIN_OFF, PAGE,
+			       DAXPIN_PIN_WRITE, deadline, &pin));
+	child = spawn_op(self->path, OP_TRUNCATE, FILE_SIZE);
+	ASSERT_LT(0, child);
+	EXPECT_EQ(0, wait_child(child, deadline + PROMPT_MS));
+	ASSERT_EQ(0, unpin(self->dfd, pin.out_handle));
+	ASSERT_EQ(0, write_str(INSTANCE "/events/daxpin/enable", "0"));
+
+	buf = read_trace();
+	ASSERT_NE(NULL, buf);
+	line = find_event(buf, "pin", &self->st, pin.out_handle);
+	EXPECT_NE(NULL, line);
+	if (line) {
+		snprintf(want, sizeof(want), "owner=%d ", getpid());
+		EXPECT_NE(NULL, strstr(line, want));
+		EXPECT_NE(NULL, strstr(line, "access=rw "));
+	}
+	line = find_event(buf, "recall", &self->st, pin.out_handle);
+	EXPECT_NE(NULL, line);
+	if (line) {
+		snprintf(want, sizeof(want), "recaller=%d ", child);
+		EXPECT_NE(NULL, strstr(line, want));
+		EXPECT_NE(NULL, strstr(line, "deadline_ms=1000"));
+	}
+	line = find_event(buf, "revoke", &self->st, pin.out_handle);
+	EXPECT_NE(NULL, line);
+	if (line)
+		EXPECT_NE(NULL, strstr(line, "reason=1"));
+	EXPECT_NE(NULL, find_event(buf, "unpin", &self->st, pin.out_handle));
+	if (_metadata->passed == 0)
+		TH_LOG("trace:\n%s", buf);
+	free(buf);
+	EXPECT_EQ(0, rmdir(INSTANCE));
+}
+
+/* Run @argv, its output to @out: the exit status, or -errno. */
+static int run_prog(char *const argv[], const char *out)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (fd < 0)
+			_exit(126);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		closefrom(3);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return -errno;
+	return status;
+}
+
+/*
+ * `perf record -e daxpin:recall` of a truncate sees the recall: it fires
+ * in the truncating task. Debian's perf comes from the host's root file
+ * system, which the guest shares; it starts slowly under emulation (a
+ * large program and its libraries over 9p), hence the long timeout.
+ */
+TEST_F_TIMEOUT(admin, perf_record_sees_recall, 400)
+{
+	char data[4200], log[4200], script[4200], want[128];
+	char *const version_argv[] = { "perf", "version", NULL };
+	char *const script_argv[] = { "perf", "script", "-i", data, NULL };
+	struct daxpin_event ev;
+	struct daxpin_pin pin;
+	char buf[8192];
+	pid_t child;
+	int status;
+	uint64_t t0;
+
+	if (access("/usr/bin/perf", X_OK))
+		SKIP(return, "no /usr/bin/perf (Debian's linux-perf)");
+	snprintf(data, sizeof(data), "%s.perf.data", self->path);
+	snprintf(log, sizeof(log), "%s.perf.log", self->path);
+	snprintf(script, sizeof(script), "%s.perf.script", self->path);
+	status = run_prog(version_argv, log);
+	if (status) {
+		read_small_file(log, buf, sizeof(buf));
+		SKIP(return, "perf does not run here (status %#x): %.300s",
+		     status, buf);
+	}
+
+	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, PIN_OFF, PAGE,
+			       DAXPIN_PIN_WRITE, LONG_DEADLINE, &pin));
+	child = fork();
+	ASSERT_LE(0, child);
+	if (child == 0) {
+		char size[32];
+		char *const argv[] = {
+			"perf", "record", "-q", "-e", "daxpin:recall",
+			"-o", data, "--", "truncate", "-s", size, self->path,
+			NULL
+		};
+
+		snprintf(size, sizeof(size), "%lu", FILE_SIZE / 2);
+		_exit(run_prog(argv, log) ? 1 : 0);
+	}
+	/* The holder unpins as soon as it hears of the recall. */
+	t0 = now_ns();
+	status = next_event(self->dfd, 150000, &ev);
+	EXPECT_EQ(0, status);
+	if (!status)
+		EXPECT_EQ((__u32)DAXPIN_EVENT_RECALL, ev.type);
+	TH_LOG("perf record started the truncate in %llu ms",
+	       (unsigned long long)(now_ns() - t0) / 1000000);
+	EXPECT_EQ(0, unpin(self->dfd, pin.out_handle));
+	status = wait_child(child, 150000);
+	if (status) {
+		if (read_small_file(log, buf, sizeof(buf)) < 0)
+			strcpy(buf, "(no output)");
+		TH_LOG("perf record: status %#x: %s", status, buf);
+		if (status == -ETIMEDOUT)
+			kill(child, SIGKILL);
+	}
+	ASSERT_EQ(0, status);
+	ASSERT_EQ(0, run_prog(script_argv, script));
+	ASSERT_LT(0, read_small_file(script, buf, sizeof(buf)));
+	snprintf(want, sizeof(want), "daxpin:recall: dev=%u:%u ino=%llu ",
+		 major(self->st.st_dev), minor(self->st.st_dev),
+		 (unsigned long long)self->st.st_ino);
+	EXPECT_NE(NULL, strstr(buf, want)) TH_LOG("perf script:\n%s", buf);
+	snprintf(want, sizeof(want), "handle=%u ", pin.out_handle);
+	EXPECT_NE(NULL, strstr(buf, want));
+	unlink(data);
+	unlink(log);
+	unlink(script);
 }
 
 TEST_HARNESS_MAIN
