@@ -4,7 +4,9 @@
  * (docs/ioctl.md, "fdinfo"), and the tracepoints daxpin:pin, unpin,
  * recall and revoke, through tracefs and through perf.
  */
+#include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/uio.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -299,9 +301,13 @@ static char *read_trace(void)
 	return buf;
 }
 
-/* The first line of @buf with event @event of the pin, or NULL. */
-static const char *find_event(const char *buf, const char *event,
-			      const struct stat *st, unsigned int handle)
+/*
+ * The first line of @buf with event @event of the pin that also holds
+ * @extra (if not NULL), or NULL.
+ */
+static const char *find_event_with(const char *buf, const char *event,
+				   const struct stat *st, unsigned int handle,
+				   const char *extra)
 {
 	char want[128], key[160];
 	const char *p;
@@ -316,10 +322,19 @@ static const char *find_event(const char *buf, const char *event,
 
 		snprintf(h, sizeof(h), "handle=%u ", handle);
 		hp = strstr(p, h);
+		if (!hp || hp >= eol)
+			continue;
+		hp = extra ? strstr(p, extra) : p;
 		if (hp && hp < eol)
 			return p;
 	}
 	return NULL;
+}
+
+static const char *find_event(const char *buf, const char *event,
+			      const struct stat *st, unsigned int handle)
+{
+	return find_event_with(buf, event, st, handle, NULL);
 }
 
 /*
@@ -374,6 +389,74 @@ TEST_F(admin, tracepoints_fire)
 	if (_metadata->passed == 0)
 		TH_LOG("trace:\n%s", buf);
 	free(buf);
+	EXPECT_EQ(0, rmdir(INSTANCE));
+}
+
+/*
+ * drain: a pipe holds a reference on a page of the pin's mapping
+ * (vmsplice), as an RDMA registration would; UNPIN ends the pin, which
+ * drains (busy=1) until the pipe is read, and is released then (busy=0).
+ * fdinfo no longer lists the handle meanwhile.
+ */
+TEST_F(admin, drain_tracepoint_fires)
+{
+	int p[2], registrable = map_registrable(), i;
+	const char *busy;
+	bool idle = false;
+	struct daxpin_pin pin;
+	struct iovec iov;
+	struct fdinfo fi;
+	char why[256];
+	char *map, *buf = NULL;
+
+	ASSERT_LE(0, registrable);
+	if (!registrable)
+		SKIP(return, "%s: nothing outside daxpin can take a page reference through the mapping",
+		     NO_MAP_REGISTRATION);
+	if (tracefs_ready(why, sizeof(why)))
+		SKIP(return, "%s", why);
+	rmdir(INSTANCE);
+	ASSERT_EQ(0, mkdir(INSTANCE, 0700));
+	ASSERT_EQ(0, write_str(INSTANCE "/events/daxpin/drain/enable", "1"));
+
+	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, PIN_OFF, PAGE,
+			       DAXPIN_PIN_WRITE, LONG_DEADLINE, &pin));
+	map = daxpin_map(self->dfd, pin.out_handle, 0, PAGE, PROT_READ);
+	ASSERT_NE(NULL, map);
+	ASSERT_EQ(0, pipe(p));
+	iov.iov_base = map;
+	iov.iov_len = PAGE;
+	ASSERT_EQ((ssize_t)PAGE, vmsplice(p[1], &iov, 1, 0));
+	munmap(map, PAGE);
+	ASSERT_EQ(0, unpin(self->dfd, pin.out_handle));
+	ASSERT_EQ(0, read_fdinfo(self->dfd, &fi));
+	EXPECT_EQ(0u, fi.pins);
+
+	buf = read_trace();
+	ASSERT_NE(NULL, buf);
+	busy = find_event_with(buf, "drain", &self->st, pin.out_handle,
+			       " busy=1");
+	EXPECT_NE(NULL, busy) TH_LOG("trace:\n%s", buf);
+	free(buf);
+
+	/* The pipe lets the page go: released within a few polls. */
+	{
+		char page[PAGE];
+
+		ASSERT_EQ((ssize_t)PAGE, read(p[0], page, PAGE));
+	}
+	for (i = 0; i < 100 && !idle; i++) {
+		usleep(50000);
+		buf = read_trace();
+		ASSERT_NE(NULL, buf);
+		idle = find_event_with(buf, "drain", &self->st,
+				       pin.out_handle, " busy=0") != NULL;
+		free(buf);
+	}
+	EXPECT_TRUE(idle);
+	close(p[0]);
+	close(p[1]);
+	EXPECT_EQ(0, write_str(INSTANCE "/events/daxpin/drain/enable", "0"));
 	EXPECT_EQ(0, rmdir(INSTANCE));
 }
 
