@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/uio.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -558,6 +559,275 @@ TEST_F_TIMEOUT(admin, perf_record_sees_recall, 400)
 	unlink(data);
 	unlink(log);
 	unlink(script);
+}
+
+/* ---- daxpinctl ------------------------------------------------------ */
+
+/* build/userlib/daxpinctl, next to this program's build/selftests. */
+static int daxpinctl_path(char *buf, size_t len)
+{
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	if (n <= 0)
+		return -1;
+	exe[n] = 0;
+	slash = strrchr(exe, '/');
+	if (!slash)
+		return -1;
+	*slash = 0;
+	snprintf(buf, len, "%s/../userlib/daxpinctl", exe);
+	return access(buf, X_OK);
+}
+
+/*
+ * Run daxpinctl with @args (up to 6), then python3's JSON parser on what
+ * it printed, through @script (which reads the file named by sys.argv[1]):
+ * what the script prints goes to @out. The exit status of the first that
+ * fails, or 0; *@why says which.
+ */
+static int daxpinctl_json(const char *base, char *const args[],
+			  const char *script, char *out, size_t outlen,
+			  const char **why)
+{
+	char ctl[4200], json[4200], res[4200];
+	char *argv[10];
+	int i, n = 0, status;
+
+	if (daxpinctl_path(ctl, sizeof(ctl))) {
+		*why = "no daxpinctl";
+		return -ENOENT;
+	}
+	snprintf(json, sizeof(json), "%s.json", base);
+	snprintf(res, sizeof(res), "%s.res", base);
+	argv[n++] = ctl;
+	for (i = 0; args[i] && n < 8; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	*why = "daxpinctl";
+	status = run_prog(argv, json);
+	if (!status) {
+		char *const py[] = { "python3", "-c", (char *)script, json,
+				     NULL };
+
+		*why = "python3";
+		status = run_prog(py, res);
+	}
+	if (read_small_file(status ? (*why[0] == 'd' ? json : res) : res,
+			    out, outlen) < 0)
+		out[0] = 0;
+	unlink(json);
+	unlink(res);
+	return status;
+}
+
+/* One pin of daxpinctl's JSON as a line: every column, in this order. */
+static const char py_pins[] =
+	"import json, sys\n"
+	"d = json.load(open(sys.argv[1]))\n"
+	"key = 'pins' if 'pins' in d else 'waits_for'\n"
+	"for p in d[key]:\n"
+	"    v = [p[k] for k in ('pid', 'command', 'handle', 'state',\n"
+	"         'access', 'dev', 'inode', 'start', 'end', 'length',\n"
+	"         'deadline_left_ms', 'age_ms', 'revoke_reason',\n"
+	"         'mem_bytes', 'path')]\n"
+	"    print(' '.join('null' if x is None else str(x) for x in v))\n";
+
+struct ctl_pin {
+	int pid;
+	char command[32], state[16], access[8], dev[32], left[32];
+	unsigned int handle, reason;
+	unsigned long long ino, start, end, length, age, mem;
+	char path[4096];
+};
+
+/* Parse the lines py_pins printed: how many, or -1 if one is malformed. */
+static int parse_ctl_pins(char *buf, struct ctl_pin *p, int max)
+{
+	char *line, *save = NULL;
+	int n = 0;
+
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (n == max)
+			return -1;
+		if (sscanf(line, "%d %31s %u %15s %7s %31s %llu %llu %llu %llu %31s %llu %u %llu %4095s",
+			   &p[n].pid, p[n].command, &p[n].handle, p[n].state,
+			   p[n].access, p[n].dev, &p[n].ino, &p[n].start,
+			   &p[n].end, &p[n].length, p[n].left, &p[n].age,
+			   &p[n].reason, &p[n].mem, p[n].path) != 15)
+			return -1;
+		n++;
+	}
+	return n;
+}
+
+static void check_ctl_pin(struct __test_metadata *_metadata,
+			  const struct ctl_pin *p, const struct stat *st,
+			  const char *path, unsigned int handle,
+			  uint64_t off, uint64_t len, const char *access,
+			  const char *state)
+{
+	char dev[32];
+
+	snprintf(dev, sizeof(dev), "%u:%u", major(st->st_dev),
+		 minor(st->st_dev));
+	EXPECT_EQ(getpid(), p->pid);
+	/* The selftest program's own name, from /proc/PID/comm. */
+	EXPECT_STREQ("admin", p->command);
+	EXPECT_EQ(handle, p->handle);
+	EXPECT_STREQ(state, p->state);
+	EXPECT_STREQ(access, p->access);
+	EXPECT_STREQ(dev, p->dev);
+	EXPECT_EQ((unsigned long long)st->st_ino, p->ino);
+	EXPECT_EQ(off, p->start);
+	EXPECT_EQ(off + len - 1, p->end);
+	EXPECT_EQ(len, p->length);
+	EXPECT_GT(60000ull, p->age);
+	EXPECT_LT(0ull, p->mem);
+	EXPECT_STREQ(path, p->path);
+}
+
+/* daxpinctl --json -p PID lists exactly our pins, every field right. */
+TEST_F(admin, daxpinctl_json_lists_pins)
+{
+	char pidstr[16], out[16384];
+	char *args[] = { "--json", "-p", pidstr, NULL };
+	struct ctl_pin cp[4];
+	struct daxpin_pin a, b;
+	const char *why;
+	int n, status, i;
+
+	snprintf(pidstr, sizeof(pidstr), "%d", getpid());
+	if (access("/usr/bin/python3", X_OK))
+		SKIP(return, "no python3 to parse daxpinctl's JSON");
+	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, 0, PAGE,
+			       DAXPIN_PIN_WRITE, LONG_DEADLINE, &a));
+	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, 16 * PAGE, 3 * PAGE, 0,
+			       LONG_DEADLINE, &b));
+	status = daxpinctl_json(self->path, args, py_pins, out, sizeof(out),
+				&why);
+	ASSERT_EQ(0, status) TH_LOG("%s: %s", why, out);
+	n = parse_ctl_pins(out, cp, 4);
+	ASSERT_EQ(2, n) TH_LOG("daxpinctl: %s", out);
+	i = cp[0].handle == a.out_handle ? 0 : 1;
+	check_ctl_pin(_metadata, &cp[i], &self->st, self->path, a.out_handle,
+		      0, PAGE, "rw", "active");
+	check_ctl_pin(_metadata, &cp[1 - i], &self->st, self->path,
+		      b.out_handle, 16 * PAGE, 3 * PAGE, "ro", "active");
+	EXPECT_STREQ("null", cp[0].left);
+	EXPECT_EQ(0u, cp[0].reason);
+
+	/* Unpinned: gone from the listing. */
+	ASSERT_EQ(0, unpin(self->dfd, a.out_handle));
+	status = daxpinctl_json(self->path, args, py_pins, out, sizeof(out),
+				&why);
+	ASSERT_EQ(0, status) TH_LOG("%s: %s", why, out);
+	ASSERT_EQ(1, parse_ctl_pins(out, cp, 4));
+	EXPECT_EQ(b.out_handle, cp[0].handle);
+	ASSERT_EQ(0, unpin(self->dfd, b.out_handle));
+}
+
+/*
+ * daxpinctl why FILE names the recalled pin a truncate of FILE waits for,
+ * with its owner and time left; nothing once the truncate is done.
+ */
+TEST_F(admin, daxpinctl_why_names_recalled_pin)
+{
+	char *args[] = { "why", "--json", self->path, NULL };
+	struct ctl_pin cp[4];
+	struct daxpin_event ev;
+	struct daxpin_pin pin, other;
+	char out[16384], opath[4096];
+	const char *why;
+	long long left;
+	int status, ofd;
+	pid_t child;
+
+	if (access("/usr/bin/python3", X_OK))
+		SKIP(return, "no python3 to parse daxpinctl's JSON");
+	/*
+	 * A pin of another file is not listed. (Not one of this file out of
+	 * the truncate's range: XFS unmaps the whole file for a truncate,
+	 * which recalls every pin of it.)
+	 */
+	ofd = make_file(env_or_die("DAXPIN_DAX_DIR"), "admin-other", PAGE,
+			opath, sizeof(opath));
+	ASSERT_LE(0, ofd);
+	/* Written: a read-only pin of a hole is refused (ENODATA). */
+	ASSERT_EQ(0, fill_file(ofd, 'o', PAGE));
+	ASSERT_EQ(0, pin_range(self->dfd, ofd, 0, PAGE, 0, LONG_DEADLINE,
+			       &other));
+	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, PIN_OFF, 2 * PAGE,
+			       DAXPIN_PIN_WRITE, LONG_DEADLINE, &pin));
+	status = daxpinctl_json(self->path, args, py_pins, out, sizeof(out),
+				&why);
+	ASSERT_EQ(0, status) TH_LOG("%s: %s", why, out);
+	EXPECT_EQ(0, parse_ctl_pins(out, cp, 4)) TH_LOG("%s", out);
+
+	child = spawn_op(self->path, OP_TRUNCATE, FILE_SIZE);
+	ASSERT_LT(0, child);
+	ASSERT_EQ(0, next_event(self->dfd, PROMPT_MS, &ev));
+	ASSERT_EQ((__u32)DAXPIN_EVENT_RECALL, ev.type);
+	status = daxpinctl_json(self->path, args, py_pins, out, sizeof(out),
+				&why);
+	EXPECT_EQ(0, status) TH_LOG("%s: %s", why, out);
+	if (!status) {
+		EXPECT_EQ(1, parse_ctl_pins(out, cp, 4)) TH_LOG("%s", out);
+		check_ctl_pin(_metadata, &cp[0], &self->st, self->path,
+			      pin.out_handle, PIN_OFF, 2 * PAGE, "rw",
+			      "recalled");
+		left = strtoll(cp[0].left, NULL, 10);
+		EXPECT_LE(0, left);
+		EXPECT_GE(LONG_DEADLINE, left);
+	}
+	EXPECT_EQ(0, unpin(self->dfd, pin.out_handle));
+	EXPECT_EQ(0, wait_child(child, PROMPT_MS));
+	status = daxpinctl_json(self->path, args, py_pins, out, sizeof(out),
+				&why);
+	ASSERT_EQ(0, status) TH_LOG("%s: %s", why, out);
+	EXPECT_EQ(0, parse_ctl_pins(out, cp, 4)) TH_LOG("%s", out);
+	EXPECT_EQ(0, unpin(self->dfd, other.out_handle));
+	close(ofd);
+	unlink(opath);
+}
+
+/* daxpinctl status --json: the module, a parameter, the node, memlock. */
+TEST_F(admin, daxpinctl_status_json)
+{
+	static const char py_status[] =
+		"import json, sys\n"
+		"d = json.load(open(sys.argv[1]))\n"
+		"m = d['memlock']['soft']\n"
+		"print(d['module']['loaded'], d['parameters']['max_pins'],\n"
+		"      d['parameters']['default_deadline_ms'],\n"
+		"      d['device']['mode'], d['device']['exists'],\n"
+		"      'null' if m is None else m)\n";
+	char *args[] = { "status", "--json", NULL };
+	char out[4096], want[256], limit[32];
+	struct rlimit rl;
+	struct stat st;
+	const char *why;
+	int status;
+
+	if (access("/usr/bin/python3", X_OK))
+		SKIP(return, "no python3 to parse daxpinctl's JSON");
+	ASSERT_EQ(0, stat(DAXPIN_DEVICE_PATH, &st));
+	ASSERT_EQ(0, getrlimit(RLIMIT_MEMLOCK, &rl));
+	if (rl.rlim_cur == RLIM_INFINITY)
+		snprintf(limit, sizeof(limit), "null");
+	else
+		snprintf(limit, sizeof(limit), "%llu",
+			 (unsigned long long)rl.rlim_cur);
+	snprintf(want, sizeof(want), "True %ld %ld %04o True %s\n",
+		 module_param_read("max_pins"),
+		 module_param_read("default_deadline_ms"),
+		 st.st_mode & 07777, limit);
+	status = daxpinctl_json(self->path, args, py_status, out, sizeof(out),
+				&why);
+	ASSERT_EQ(0, status) TH_LOG("%s: %s", why, out);
+	EXPECT_STREQ(want, out);
 }
 
 TEST_HARNESS_MAIN
