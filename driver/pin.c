@@ -480,8 +480,12 @@ int daxpin_cmd_pin(struct daxpin_ucmd *ucmd)
 	ret = daxpin_ucmd_respond(ucmd, sizeof(*cmd));
 	if (ret)
 		goto out_end;
-	xa_store(&ctx->pins, handle, pin, GFP_KERNEL);
+	/*
+	 * Before the handle is published: from then on an UNPIN of it (a
+	 * guess by another thread) may free the pin at once.
+	 */
 	trace_pin(pin);
+	xa_store(&ctx->pins, handle, pin, GFP_KERNEL);
 	fdput(f);
 	return 0;
 
