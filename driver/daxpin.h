@@ -26,7 +26,8 @@
  *   (rwsem) > the inode's flc_lock (spinlock,
  *   lease code) > dinode->lock (spinlock) > ctx->ev_lock (spinlock);
  *   and for /proc/daxpin: daxpin_ctxs_lock (mutex) > the xa_lock of
- *   ctx->pins (spinlock) > dinode->lock.
+ *   ctx->pins (spinlock) > dinode->lock; fdinfo takes the same without
+ *   daxpin_ctxs_lock, and ctx->ev_lock on its own.
  * dinode->lock and ctx->ev_lock are taken from the MMU notifier and from
  * lm_break (under flc_lock): nothing under them sleeps.
  */
@@ -149,6 +150,8 @@ struct daxpin_run {
  * @revoke_reason: enum daxpin_revoke_reason, under dinode->lock
  * @deadline_ms: the pin's recall deadline
  * @deadline_ns: CLOCK_MONOTONIC revocation time once recalled, else 0
+ * @created_ns: CLOCK_MONOTONIC time the pin was made (its age, shown in
+ *	/proc/daxpin and fdinfo)
  * @runs: the pinned pages, as runs (pages.c); NULL once released. While
  *	it is set, the pin counts as a user of the keeper windows over its
  *	range
@@ -188,6 +191,7 @@ struct daxpin_range {
 	unsigned int revoke_reason;
 	unsigned int deadline_ms;
 	u64 deadline_ns;
+	u64 created_ns;
 	struct daxpin_run *runs;
 	size_t runs_size;
 	unsigned long npages;
@@ -374,6 +378,7 @@ void daxpin_inodes_show_draining(struct seq_file *m,
 /* procfs.c */
 void daxpin_ctx_register(struct daxpin_ctx *ctx);
 void daxpin_ctx_unregister(struct daxpin_ctx *ctx);
+void daxpin_ctx_show_fdinfo(struct seq_file *m, struct daxpin_ctx *ctx);
 int daxpin_proc_init(void);
 void daxpin_proc_exit(void);
 

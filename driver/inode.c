@@ -25,6 +25,7 @@
 #include <linux/slab.h>
 
 #include "daxpin.h"
+#include "trace.h"
 
 /* Protects daxpin_inodes. */
 static DEFINE_MUTEX(daxpin_inodes_lock);
@@ -168,6 +169,7 @@ void daxpin_recall_range(struct daxpin_inode *dinode, pgoff_t first,
 		dinode->recaller = task_tgid_nr(current);
 		pin->state = DAXPIN_STATE_RECALLED;
 		pin->deadline_ns = deadline;
+		trace_recall(pin, dinode->recaller);
 		daxpin_event_queue(pin, DAXPIN_EVENT_RECALL);
 		/* Soon, to see whether the zap took the blocks (swapext). */
 		deadline = min(deadline, now + DAXPIN_TAKEN_POLL_MS * NSEC_PER_MSEC);
@@ -196,6 +198,7 @@ static void daxpin_drain_work(struct work_struct *work)
 		list_del_init(&pin->work_node);
 		dinode->nr_draining--;
 		spin_unlock(&dinode->lock);
+		trace_drain(pin, false);
 		daxpin_range_drained(pin);
 		daxpin_range_put(pin);
 		/* daxpin_exit() drains daxpin_wq: this work ends first. */

@@ -13,6 +13,10 @@
 
 #include "daxpin.h"
 
+/* The tracepoints (trace.h) are made here, once. */
+#define CREATE_TRACE_POINTS
+#include "trace.h"
+
 static ushort dev_mode = 0600;
 module_param(dev_mode, ushort, 0444);
 MODULE_PARM_DESC(dev_mode,
@@ -103,6 +107,11 @@ static long daxpin_fops_ioctl(struct file *filp, unsigned int cmd,
 	return daxpin_dispatch_ioctl(filp, cmd, arg);
 }
 
+static void daxpin_fops_show_fdinfo(struct seq_file *m, struct file *filp)
+{
+	daxpin_ctx_show_fdinfo(m, filp->private_data);
+}
+
 /*
  * .owner makes every open file hold a reference on the module: rmmod
  * fails with EWOULDBLOCK until the last one is closed.
@@ -119,6 +128,7 @@ static const struct file_operations daxpin_fops = {
 	.poll = daxpin_fops_poll,
 	.fasync = daxpin_fops_fasync,
 	.llseek = noop_llseek,
+	.show_fdinfo = daxpin_fops_show_fdinfo,
 };
 
 static struct miscdevice daxpin_misc = {

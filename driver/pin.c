@@ -35,6 +35,7 @@
 #include <linux/module.h>
 
 #include "daxpin.h"
+#include "trace.h"
 
 /*
  * Pins have a cache of their own: kmalloc() would put each in kmalloc-512,
@@ -125,6 +126,7 @@ static void daxpin_release_pages(struct daxpin_range *pin)
 	daxpin_pages_put(pin);
 	daxpin_uncharge(pin);
 	if (daxpin_pages_busy(pin)) {
+		trace_drain(pin, true);
 		__module_get(THIS_MODULE);
 		kref_get(&pin->kref);
 		spin_lock(&pin->dinode->lock);
@@ -175,6 +177,8 @@ void __daxpin_range_end(struct daxpin_range *pin, unsigned int state,
 	up_write(&pin->map_lock);
 
 	if (was_live) {
+		if (state == DAXPIN_STATE_REVOKED)
+			trace_revoke(pin);
 		/* Dynamic dma-buf importers unmap, the others keep pages. */
 		daxpin_dmabuf_revoke(pin);
 		/* Nothing maps the pages any more once this returns. */
@@ -405,6 +409,7 @@ int daxpin_cmd_pin(struct daxpin_ucmd *ucmd)
 	pin->it.start = cmd->offset >> PAGE_SHIFT;
 	pin->it.last = pin->it.start + pin->npages - 1;
 	pin->state = DAXPIN_STATE_ACTIVE;
+	pin->created_ns = ktime_get_ns();
 
 	ret = daxpin_charge(pin);
 	if (ret)
@@ -475,6 +480,11 @@ int daxpin_cmd_pin(struct daxpin_ucmd *ucmd)
 	ret = daxpin_ucmd_respond(ucmd, sizeof(*cmd));
 	if (ret)
 		goto out_end;
+	/*
+	 * Before the handle is published: from then on an UNPIN of it (a
+	 * guess by another thread) may free the pin at once.
+	 */
+	trace_pin(pin);
 	xa_store(&ctx->pins, handle, pin, GFP_KERNEL);
 	fdput(f);
 	return 0;
@@ -528,6 +538,7 @@ int daxpin_cmd_unpin(struct daxpin_ucmd *ucmd)
 	if (!pin)
 		return -ENOENT;
 	atomic_dec(&ctx->nr_pins);
+	trace_unpin(pin);
 	daxpin_range_unpin(pin);
 	return 0;
 }
@@ -540,6 +551,7 @@ void daxpin_ctx_unpin_all(struct daxpin_ctx *ctx)
 
 	xa_for_each(&ctx->pins, handle, pin) {
 		daxpin_handle_free(ctx, handle);
+		trace_unpin(pin);
 		daxpin_range_unpin(pin);
 	}
 }

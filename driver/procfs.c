@@ -12,6 +12,7 @@
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
 #include <linux/ktime.h>
+#include <linux/bitops.h>
 
 #include "daxpin.h"
 
@@ -47,23 +48,40 @@ static const char *daxpin_state_name(unsigned int state)
 	}
 }
 
+/*
+ * The milliseconds left before a recalled pin is revoked, -1 if it is not
+ * recalled; a recalled pin past its deadline is about to go: 0, not -1.
+ * Called with pin->dinode->lock held.
+ */
+static s64 daxpin_pin_left_ms(struct daxpin_range *pin, u64 now)
+{
+	lockdep_assert_held(&pin->dinode->lock);
+	if (pin->state != DAXPIN_STATE_RECALLED)
+		return -1;
+	return max_t(s64, 0, div_s64((s64)(pin->deadline_ns - now),
+				     NSEC_PER_MSEC));
+}
+
+/* The milliseconds since the pin was made. */
+static u64 daxpin_pin_age_ms(struct daxpin_range *pin, u64 now)
+{
+	return div_u64(now - pin->created_ns, NSEC_PER_MSEC);
+}
+
 /* Called with pin->dinode->lock held: prints without sleeping. */
 static void daxpin_show_pin(struct seq_file *m, pid_t pid,
 			    struct daxpin_range *pin, const char *state)
 {
 	struct daxpin_inode *dinode = pin->dinode;
 	struct inode *inode = dinode->inode;
-	s64 left_ms = -1;
+	u64 now = ktime_get_ns();
+	s64 left_ms;
 	u32 reason;
 
 	lockdep_assert_held(&dinode->lock);
 	if (!state)
 		state = daxpin_state_name(pin->state);
-	/* A recalled pin past its deadline is about to go: 0 left, not -1. */
-	if (pin->state == DAXPIN_STATE_RECALLED)
-		left_ms = max_t(s64, 0, div_s64((s64)(pin->deadline_ns -
-						      ktime_get_ns()),
-						NSEC_PER_MSEC));
+	left_ms = daxpin_pin_left_ms(pin, now);
 	reason = pin->revoke_reason;
 
 	seq_printf(m, "%-7d %-6u %-9s %u:%u:%llu %#llx %#llx %-6s %lld %u %zu ",
@@ -75,7 +93,7 @@ static void daxpin_show_pin(struct seq_file *m, pid_t pid,
 		   (long long)left_ms, reason,
 		   sizeof(*pin) + READ_ONCE(pin->runs_size));
 	seq_path(m, &dinode->lease_file->f_path, " \t\n\\");
-	seq_putc(m, '\n');
+	seq_printf(m, " %llu\n", daxpin_pin_age_ms(pin, now));
 }
 
 static int daxpin_proc_show(struct seq_file *m, void *v)
@@ -84,7 +102,7 @@ static int daxpin_proc_show(struct seq_file *m, void *v)
 	struct daxpin_ctx *ctx;
 	unsigned long handle;
 
-	seq_puts(m, "pid     handle state     dev:ino offset length access deadline_left_ms revoke_reason mem_bytes path\n");
+	seq_puts(m, "pid     handle state     dev:ino offset length access deadline_left_ms revoke_reason mem_bytes path age_ms\n");
 	/*
 	 * The xa_lock keeps every pin found alive (UNPIN removes the handle
 	 * under it) and waits for nothing: a PIN in progress holds only a
@@ -103,6 +121,57 @@ static int daxpin_proc_show(struct seq_file *m, void *v)
 	mutex_unlock(&daxpin_ctxs_lock);
 	daxpin_inodes_show_draining(m, daxpin_show_pin);
 	return 0;
+}
+
+/*
+ * /proc/PID/fdinfo/FD of a daxpin file: its pins for their owner, who
+ * needs no root for it (procfs lets whoever may ptrace the process read
+ * it). docs/ioctl.md describes the lines. Each pin's line is consistent in
+ * itself; the counts and the lines are taken one after the other, so a
+ * pin made or ended meanwhile may show in one and not the other.
+ * Locks as for /proc/daxpin: the xa_lock of ctx->pins > dinode->lock, and
+ * ctx->ev_lock alone; nothing here sleeps.
+ */
+void daxpin_ctx_show_fdinfo(struct seq_file *m, struct daxpin_ctx *ctx)
+{
+	unsigned long handle, nr_events = 0;
+	unsigned int nr_pins = 0;
+	struct daxpin_range *pin;
+	u64 bytes = 0, now;
+	struct inode *inode;
+
+	spin_lock(&ctx->ev_lock);
+	list_for_each_entry(pin, &ctx->ev_list, ev_node)
+		nr_events += hweight_long(pin->ev_pending);
+	spin_unlock(&ctx->ev_lock);
+
+	xa_lock(&ctx->pins);
+	xa_for_each(&ctx->pins, handle, pin) {
+		nr_pins++;
+		spin_lock(&pin->dinode->lock);
+		if (daxpin_state_live(pin->state))
+			bytes += (u64)pin->npages << PAGE_SHIFT;
+		spin_unlock(&pin->dinode->lock);
+	}
+	seq_printf(m, "daxpin-pins:\t%u\n", nr_pins);
+	seq_printf(m, "daxpin-pinned-bytes:\t%llu\n", bytes);
+	seq_printf(m, "daxpin-pending-events:\t%lu\n", nr_events);
+	now = ktime_get_ns();
+	xa_for_each(&ctx->pins, handle, pin) {
+		inode = pin->dinode->inode;
+		spin_lock(&pin->dinode->lock);
+		seq_printf(m, "daxpin-pin:\thandle=%u dev=%u:%u ino=%llu offset=%#llx length=%#llx access=%s state=%s deadline_left_ms=%lld revoke_reason=%u age_ms=%llu\n",
+			   pin->handle, MAJOR(inode->i_sb->s_dev),
+			   MINOR(inode->i_sb->s_dev), (u64)inode->i_ino,
+			   (u64)pin->it.start << PAGE_SHIFT,
+			   (u64)pin->npages << PAGE_SHIFT,
+			   pin->flags & DAXPIN_PIN_WRITE ? "rw" : "ro",
+			   daxpin_state_name(pin->state),
+			   (long long)daxpin_pin_left_ms(pin, now),
+			   pin->revoke_reason, daxpin_pin_age_ms(pin, now));
+		spin_unlock(&pin->dinode->lock);
+	}
+	xa_unlock(&ctx->pins);
 }
 
 int daxpin_proc_init(void)

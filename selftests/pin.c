@@ -391,7 +391,8 @@ TEST_F(pin, proc_listing)
 
 	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, 2 * PAGE, 4 * PAGE,
 			       DAXPIN_PIN_WRITE, 0, &p));
-	snprintf(want, sizeof(want), "%s\n", self->path);
+	/* The path, then the age (appended after it, docs/ioctl.md). */
+	snprintf(want, sizeof(want), "%s ", self->path);
 	f = fopen("/proc/daxpin", "r");
 	ASSERT_NE(NULL, f);
 	while (fgets(line, sizeof(line), f)) {

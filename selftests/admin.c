@@ -1,0 +1,834 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Seeing pins: what /proc/PID/fdinfo of a daxpin file shows its owner
+ * (docs/ioctl.md, "fdinfo"), and the tracepoints daxpin:pin, unpin,
+ * recall and revoke, through tracefs and through perf.
+ */
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/uio.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "common.h"
+
+#define FILE_SIZE	(4 * 1024 * 1024UL)
+/* Pins in the upper half: a truncate to half the size recalls them. */
+#define PIN_OFF		(3 * 1024 * 1024UL)
+#define PROMPT_MS	10000
+#define LONG_DEADLINE	60000
+
+/* One daxpin-pin line of fdinfo. */
+struct fdinfo_pin {
+	unsigned int handle, maj, min, reason;
+	unsigned long long ino, off, len, age_ms;
+	long long left_ms;
+	char access[8], state[16];
+};
+
+struct fdinfo {
+	unsigned int pins;
+	unsigned long long bytes;
+	unsigned long events;
+	int nr_lines;	/* daxpin-pin lines */
+	int bad_lines;	/* daxpin- lines that do not parse */
+	struct fdinfo_pin line[8];
+};
+
+/* Parse /proc/self/fdinfo/@fd: 0, or -1 if it cannot be read. */
+static int read_fdinfo(int fd, struct fdinfo *fi)
+{
+	char path[64], buf[8192], *line, *save = NULL;
+	int have = 0;
+
+	memset(fi, 0, sizeof(*fi));
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	if (read_small_file(path, buf, sizeof(buf)) < 0)
+		return -1;
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		struct fdinfo_pin *p = &fi->line[fi->nr_lines];
+		int end = 0;
+
+		if (sscanf(line, "daxpin-pins:\t%u%n", &fi->pins, &end) == 1 &&
+		    !line[end]) {
+			have |= 1;
+		} else if (sscanf(line, "daxpin-pinned-bytes:\t%llu%n",
+				  &fi->bytes, &end) == 1 && !line[end]) {
+			have |= 2;
+		} else if (sscanf(line, "daxpin-pending-events:\t%lu%n",
+				  &fi->events, &end) == 1 && !line[end]) {
+			have |= 4;
+		} else if (!strncmp(line, "daxpin-pin:\t", 12)) {
+			if (fi->nr_lines < 8 &&
+			    sscanf(line, "daxpin-pin:\thandle=%u dev=%u:%u ino=%llu offset=%llx length=%llx access=%7s state=%15s deadline_left_ms=%lld revoke_reason=%u age_ms=%llu%n",
+				   &p->handle, &p->maj, &p->min, &p->ino,
+				   &p->off, &p->len, p->access, p->state,
+				   &p->left_ms, &p->reason, &p->age_ms,
+				   &end) == 11 && !line[end])
+				fi->nr_lines++;
+			else
+				fi->bad_lines++;
+		} else if (!strncmp(line, "daxpin", 6)) {
+			fi->bad_lines++;
+		}
+	}
+	/* The three counts are always there. */
+	if (have != 7)
+		fi->bad_lines++;
+	return 0;
+}
+
+static const struct fdinfo_pin *fdinfo_find(const struct fdinfo *fi,
+					    unsigned int handle)
+{
+	int i;
+
+	for (i = 0; i < fi->nr_lines; i++)
+		if (fi->line[i].handle == handle)
+			return &fi->line[i];
+	return NULL;
+}
+
+FIXTURE(admin) {
+	int dfd;
+	int ffd;
+	char path[4096];
+	struct stat st;
+};
+
+FIXTURE_SETUP(admin)
+{
+	const char *dir = env_or_die("DAXPIN_DAX_DIR");
+
+	self->dfd = daxpin_open();
+	ASSERT_LE(0, self->dfd);
+	self->ffd = make_file(dir, "admin-test", FILE_SIZE, self->path,
+			      sizeof(self->path));
+	ASSERT_LE(0, self->ffd);
+	ASSERT_EQ(0, fill_file(self->ffd, 'a', FILE_SIZE));
+	ASSERT_EQ(0, fstat(self->ffd, &self->st));
+}
+
+FIXTURE_TEARDOWN(admin)
+{
+	close(self->dfd);
+	close(self->ffd);
+	unlink(self->path);
+}
+
+/* The line of a pin names its file, range, access and state. */
+static void check_line(struct __test_metadata *_metadata,
+		       const struct fdinfo_pin *p, const struct stat *st,
+		       uint64_t off, uint64_t len, const char *access,
+		       const char *state)
+{
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(major(st->st_dev), p->maj);
+	EXPECT_EQ(minor(st->st_dev), p->min);
+	EXPECT_EQ((unsigned long long)st->st_ino, p->ino);
+	EXPECT_EQ(off, p->off);
+	EXPECT_EQ(len, p->len);
+	EXPECT_STREQ(access, p->access);
+	EXPECT_STREQ(state, p->state);
+}
+
+/* A daxpin file shows its own pins, counts and bytes; UNPIN takes one away. */
+TEST_F(admin, fdinfo_lists_own_pins)
+{
+	struct daxpin_pin a, b;
+	struct fdinfo fi;
+	int other;
+
+	ASSERT_EQ(0, read_fdinfo(self->dfd, &fi));
+	EXPECT_EQ(0, fi.bad_lines);
+	EXPECT_EQ(0u, fi.pins);
+	EXPECT_EQ(0ull, fi.bytes);
+	EXPECT_EQ(0, fi.nr_lines);
+
+	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, 0, PAGE,
+			       DAXPIN_PIN_WRITE, LONG_DEADLINE, &a));
+	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, 16 * PAGE, 3 * PAGE, 0,
+			       LONG_DEADLINE, &b));
+	ASSERT_EQ(0, read_fdinfo(self->dfd, &fi));
+	EXPECT_EQ(0, fi.bad_lines);
+	EXPECT_EQ(2u, fi.pins);
+	EXPECT_EQ(4 * PAGE, fi.bytes);
+	EXPECT_EQ(0ul, fi.events);
+	EXPECT_EQ(2, fi.nr_lines);
+	check_line(_metadata, fdinfo_find(&fi, a.out_handle), &self->st, 0,
+		   PAGE, "rw", "active");
+	check_line(_metadata, fdinfo_find(&fi, b.out_handle), &self->st,
+		   16 * PAGE, 3 * PAGE, "ro", "active");
+	EXPECT_EQ(-1, fdinfo_find(&fi, a.out_handle)->left_ms);
+	EXPECT_EQ(0u, fdinfo_find(&fi, a.out_handle)->reason);
+	/* Made a moment ago: an age well under a minute. */
+	EXPECT_GT(60000ull, fdinfo_find(&fi, a.out_handle)->age_ms);
+
+	/* Another daxpin file of the same process has none of them. */
+	other = daxpin_open();
+	ASSERT_LE(0, other);
+	ASSERT_EQ(0, read_fdinfo(other, &fi));
+	EXPECT_EQ(0, fi.bad_lines);
+	EXPECT_EQ(0u, fi.pins);
+	EXPECT_EQ(0, fi.nr_lines);
+	close(other);
+
+	ASSERT_EQ(0, unpin(self->dfd, a.out_handle));
+	ASSERT_EQ(0, read_fdinfo(self->dfd, &fi));
+	EXPECT_EQ(0, fi.bad_lines);
+	EXPECT_EQ(1u, fi.pins);
+	EXPECT_EQ(3 * PAGE, fi.bytes);
+	EXPECT_EQ(1, fi.nr_lines);
+	EXPECT_EQ(NULL, fdinfo_find(&fi, a.out_handle));
+	check_line(_metadata, fdinfo_find(&fi, b.out_handle), &self->st,
+		   16 * PAGE, 3 * PAGE, "ro", "active");
+	ASSERT_EQ(0, unpin(self->dfd, b.out_handle));
+	ASSERT_EQ(0, read_fdinfo(self->dfd, &fi));
+	EXPECT_EQ(0u, fi.pins);
+	EXPECT_EQ(0, fi.nr_lines);
+}
+
+/*
+ * A truncate recalls the pin: fdinfo shows it recalled with its time left
+ * and the event pending; past the deadline it is revoked, holds no bytes,
+ * and both events are pending until read.
+ */
+TEST_F(admin, fdinfo_recall_and_revoke)
+{
+	const unsigned int deadline = 1500;
+	struct pollfd pfd = { .fd = self->dfd, .events = POLLIN };
+	const struct fdinfo_pin *p;
+	struct daxpin_event ev;
+	struct daxpin_pin pin;
+	struct fdinfo fi;
+	pid_t child;
+
+	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, PIN_OFF, 2 * PAGE,
+			       DAXPIN_PIN_WRITE, deadline, &pin));
+	child = spawn_op(self->path, OP_TRUNCATE, FILE_SIZE);
+	ASSERT_LT(0, child);
+	ASSERT_EQ(1, poll(&pfd, 1, PROMPT_MS));
+
+	ASSERT_EQ(0, read_fdinfo(self->dfd, &fi));
+	EXPECT_EQ(0, fi.bad_lines);
+	EXPECT_EQ(1ul, fi.events);
+	p = fdinfo_find(&fi, pin.out_handle);
+	check_line(_metadata, p, &self->st, PIN_OFF, 2 * PAGE, "rw",
+		   "recalled");
+	EXPECT_LE(0, p->left_ms);
+	EXPECT_GE((long long)deadline, p->left_ms);
+	EXPECT_EQ(2 * PAGE, fi.bytes);
+
+	/* The truncate goes on once the pin is revoked. */
+	EXPECT_EQ(0, wait_child(child, deadline + PROMPT_MS));
+	ASSERT_EQ(0, read_fdinfo(self->dfd, &fi));
+	EXPECT_EQ(0, fi.bad_lines);
+	EXPECT_EQ(1u, fi.pins);
+	EXPECT_EQ(0ull, fi.bytes);
+	EXPECT_EQ(2ul, fi.events);
+	p = fdinfo_find(&fi, pin.out_handle);
+	check_line(_metadata, p, &self->st, PIN_OFF, 2 * PAGE, "rw",
+		   "revoked");
+	EXPECT_EQ(-1, p->left_ms);
+	EXPECT_EQ((unsigned int)DAXPIN_REVOKE_DEADLINE, p->reason);
+
+	ASSERT_EQ(0, next_event(self->dfd, 0, &ev));
+	EXPECT_EQ((__u32)DAXPIN_EVENT_RECALL, ev.type);
+	ASSERT_EQ(0, next_event(self->dfd, 0, &ev));
+	EXPECT_EQ((__u32)DAXPIN_EVENT_REVOKED, ev.type);
+	ASSERT_EQ(0, read_fdinfo(self->dfd, &fi));
+	EXPECT_EQ(0ul, fi.events);
+	ASSERT_EQ(0, unpin(self->dfd, pin.out_handle));
+}
+
+/* ---- tracepoints --------------------------------------------------- */
+
+#define TRACEFS		"/sys/kernel/tracing"
+/* A trace instance of our own: its buffer is ours alone. */
+#define INSTANCE	TRACEFS "/instances/daxpin-selftest"
+
+static int write_str(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	return n == (ssize_t)strlen(s) ? 0 : -EIO;
+}
+
+/* Mount tracefs if need be: 0, or why not in @why. */
+static int tracefs_ready(char *why, size_t len)
+{
+	struct stat st;
+
+	if (stat(TRACEFS "/events", &st) &&
+	    mount("tracefs", TRACEFS, "tracefs", 0, NULL)) {
+		snprintf(why, len, "cannot mount tracefs on %s: %s", TRACEFS,
+			 strerror(errno));
+		return -1;
+	}
+	if (stat(TRACEFS "/events/daxpin", &st)) {
+		snprintf(why, len, "%s/events/daxpin is missing", TRACEFS);
+		return -1;
+	}
+	return 0;
+}
+
+/* The whole trace buffer of the instance, NUL-terminated, malloc()ed. */
+static char *read_trace(void)
+{
+	size_t cap = 1 << 20, done = 0;
+	char *buf = malloc(cap);
+	int fd = open(INSTANCE "/trace", O_RDONLY);
+	ssize_t n;
+
+	if (!buf || fd < 0) {
+		free(buf);
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	while ((n = read(fd, buf + done, cap - 1 - done)) > 0)
+		done += n;
+	close(fd);
+	buf[done] = 0;
+	return buf;
+}
+
+/*
+ * The first line of @buf with event @event of the pin that also holds
+ * @extra (if not NULL), or NULL.
+ */
+static const char *find_event_with(const char *buf, const char *event,
+				   const struct stat *st, unsigned int handle,
+				   const char *extra)
+{
+	char want[128], key[160];
+	const char *p;
+
+	snprintf(want, sizeof(want), "dev=%u:%u ino=%llu ", major(st->st_dev),
+		 minor(st->st_dev), (unsigned long long)st->st_ino);
+	snprintf(key, sizeof(key), " %s: %s", event, want);
+	for (p = strstr(buf, key); p; p = strstr(p + 1, key)) {
+		const char *eol = strchrnul(p, '\n');
+		char h[32];
+		const char *hp;
+
+		snprintf(h, sizeof(h), "handle=%u ", handle);
+		hp = strstr(p, h);
+		if (!hp || hp >= eol)
+			continue;
+		hp = extra ? strstr(p, extra) : p;
+		if (hp && hp < eol)
+			return p;
+	}
+	return NULL;
+}
+
+static const char *find_event(const char *buf, const char *event,
+			      const struct stat *st, unsigned int handle)
+{
+	return find_event_with(buf, event, st, handle, NULL);
+}
+
+/*
+ * pin, recall (in the truncating task, with its pid and the deadline),
+ * revoke (reason 1, deadline) and unpin fire, each once, naming the pin.
+ */
+TEST_F(admin, tracepoints_fire)
+{
+	const unsigned int deadline = 1000;
+	struct daxpin_pin pin;
+	char why[256], want[64];
+	const char *line;
+	pid_t child;
+	char *buf;
+
+	if (tracefs_ready(why, sizeof(why)))
+		SKIP(return, "%s", why);
+	rmdir(INSTANCE);
+	ASSERT_EQ(0, mkdir(INSTANCE, 0700)) TH_LOG("mkdir %s: %s", INSTANCE,
+						   strerror(errno));
+	ASSERT_EQ(0, write_str(INSTANCE "/events/daxpin/enable", "1"));
+
+	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, PIN_OFF, PAGE,
+			       DAXPIN_PIN_WRITE, deadline, &pin));
+	child = spawn_op(self->path, OP_TRUNCATE, FILE_SIZE);
+	ASSERT_LT(0, child);
+	EXPECT_EQ(0, wait_child(child, deadline + PROMPT_MS));
+	ASSERT_EQ(0, unpin(self->dfd, pin.out_handle));
+	ASSERT_EQ(0, write_str(INSTANCE "/events/daxpin/enable", "0"));
+
+	buf = read_trace();
+	ASSERT_NE(NULL, buf);
+	line = find_event(buf, "pin", &self->st, pin.out_handle);
+	EXPECT_NE(NULL, line);
+	if (line) {
+		snprintf(want, sizeof(want), "owner=%d ", getpid());
+		EXPECT_NE(NULL, strstr(line, want));
+		EXPECT_NE(NULL, strstr(line, "access=rw "));
+	}
+	line = find_event(buf, "recall", &self->st, pin.out_handle);
+	EXPECT_NE(NULL, line);
+	if (line) {
+		snprintf(want, sizeof(want), "recaller=%d ", child);
+		EXPECT_NE(NULL, strstr(line, want));
+		EXPECT_NE(NULL, strstr(line, "deadline_ms=1000"));
+	}
+	line = find_event(buf, "revoke", &self->st, pin.out_handle);
+	EXPECT_NE(NULL, line);
+	if (line)
+		EXPECT_NE(NULL, strstr(line, "reason=1"));
+	EXPECT_NE(NULL, find_event(buf, "unpin", &self->st, pin.out_handle));
+	if (_metadata->passed == 0)
+		TH_LOG("trace:\n%s", buf);
+	free(buf);
+	EXPECT_EQ(0, rmdir(INSTANCE));
+}
+
+/*
+ * drain: a pipe holds a reference on a page of the pin's mapping
+ * (vmsplice), as an RDMA registration would; UNPIN ends the pin, which
+ * drains (busy=1) until the pipe is read, and is released then (busy=0).
+ * fdinfo no longer lists the handle meanwhile.
+ */
+TEST_F(admin, drain_tracepoint_fires)
+{
+	int p[2], registrable = map_registrable(), i;
+	const char *busy;
+	bool idle = false;
+	struct daxpin_pin pin;
+	struct iovec iov;
+	struct fdinfo fi;
+	char why[256];
+	char *map, *buf = NULL;
+
+	ASSERT_LE(0, registrable);
+	if (!registrable)
+		SKIP(return, "%s: nothing outside daxpin can take a page reference through the mapping",
+		     NO_MAP_REGISTRATION);
+	if (tracefs_ready(why, sizeof(why)))
+		SKIP(return, "%s", why);
+	rmdir(INSTANCE);
+	ASSERT_EQ(0, mkdir(INSTANCE, 0700));
+	ASSERT_EQ(0, write_str(INSTANCE "/events/daxpin/drain/enable", "1"));
+
+	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, PIN_OFF, PAGE,
+			       DAXPIN_PIN_WRITE, LONG_DEADLINE, &pin));
+	map = daxpin_map(self->dfd, pin.out_handle, 0, PAGE, PROT_READ);
+	ASSERT_NE(NULL, map);
+	ASSERT_EQ(0, pipe(p));
+	iov.iov_base = map;
+	iov.iov_len = PAGE;
+	ASSERT_EQ((ssize_t)PAGE, vmsplice(p[1], &iov, 1, 0));
+	munmap(map, PAGE);
+	ASSERT_EQ(0, unpin(self->dfd, pin.out_handle));
+	ASSERT_EQ(0, read_fdinfo(self->dfd, &fi));
+	EXPECT_EQ(0u, fi.pins);
+
+	buf = read_trace();
+	ASSERT_NE(NULL, buf);
+	busy = find_event_with(buf, "drain", &self->st, pin.out_handle,
+			       " busy=1");
+	EXPECT_NE(NULL, busy) TH_LOG("trace:\n%s", buf);
+	free(buf);
+
+	/* The pipe lets the page go: released within a few polls. */
+	{
+		char page[PAGE];
+
+		ASSERT_EQ((ssize_t)PAGE, read(p[0], page, PAGE));
+	}
+	for (i = 0; i < 100 && !idle; i++) {
+		usleep(50000);
+		buf = read_trace();
+		ASSERT_NE(NULL, buf);
+		idle = find_event_with(buf, "drain", &self->st,
+				       pin.out_handle, " busy=0") != NULL;
+		free(buf);
+	}
+	EXPECT_TRUE(idle);
+	close(p[0]);
+	close(p[1]);
+	EXPECT_EQ(0, write_str(INSTANCE "/events/daxpin/drain/enable", "0"));
+	EXPECT_EQ(0, rmdir(INSTANCE));
+}
+
+/* Run @argv, its output to @out: the exit status, or -errno. */
+static int run_prog(char *const argv[], const char *out)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (fd < 0)
+			_exit(126);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		closefrom(3);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return -errno;
+	return status;
+}
+
+/*
+ * `perf record -e daxpin:recall` of a truncate sees the recall: it fires
+ * in the truncating task. Debian's perf comes from the host's root file
+ * system, which the guest shares; it starts slowly under emulation (a
+ * large program and its libraries over 9p: 45 to 110 s measured on a
+ * loaded 2-CPU host), hence the long waits.
+ */
+TEST_F_TIMEOUT(admin, perf_record_sees_recall, 400)
+{
+	char data[4200], log[4200], script[4200], want[128];
+	char *const version_argv[] = { "perf", "version", NULL };
+	char *const script_argv[] = { "perf", "script", "-i", data, NULL };
+	struct daxpin_event ev;
+	struct daxpin_pin pin;
+	char buf[8192];
+	pid_t child;
+	int status;
+	uint64_t t0;
+
+	if (access("/usr/bin/perf", X_OK))
+		SKIP(return, "no /usr/bin/perf (Debian's linux-perf)");
+	snprintf(data, sizeof(data), "%s.perf.data", self->path);
+	snprintf(log, sizeof(log), "%s.perf.log", self->path);
+	snprintf(script, sizeof(script), "%s.perf.script", self->path);
+	status = run_prog(version_argv, log);
+	if (status) {
+		read_small_file(log, buf, sizeof(buf));
+		SKIP(return, "perf does not run here (status %#x): %.300s",
+		     status, buf);
+	}
+
+	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, PIN_OFF, PAGE,
+			       DAXPIN_PIN_WRITE, LONG_DEADLINE, &pin));
+	child = fork();
+	ASSERT_LE(0, child);
+	if (child == 0) {
+		char size[32];
+		char *const argv[] = {
+			"perf", "record", "-q", "-e", "daxpin:recall",
+			"-o", data, "--", "truncate", "-s", size, self->path,
+			NULL
+		};
+
+		snprintf(size, sizeof(size), "%lu", FILE_SIZE / 2);
+		_exit(run_prog(argv, log) ? 1 : 0);
+	}
+	/* The holder unpins as soon as it hears of the recall. */
+	t0 = now_ns();
+	status = next_event(self->dfd, 200000, &ev);
+	EXPECT_EQ(0, status);
+	if (!status)
+		EXPECT_EQ((__u32)DAXPIN_EVENT_RECALL, ev.type);
+	TH_LOG("perf record started the truncate in %llu ms",
+	       (unsigned long long)(now_ns() - t0) / 1000000);
+	EXPECT_EQ(0, unpin(self->dfd, pin.out_handle));
+	status = wait_child(child, 120000);
+	if (status) {
+		if (read_small_file(log, buf, sizeof(buf)) < 0)
+			strcpy(buf, "(no output)");
+		TH_LOG("perf record: status %#x: %s", status, buf);
+		if (status == -ETIMEDOUT)
+			kill(child, SIGKILL);
+	}
+	ASSERT_EQ(0, status);
+	ASSERT_EQ(0, run_prog(script_argv, script));
+	ASSERT_LT(0, read_small_file(script, buf, sizeof(buf)));
+	snprintf(want, sizeof(want), "daxpin:recall: dev=%u:%u ino=%llu ",
+		 major(self->st.st_dev), minor(self->st.st_dev),
+		 (unsigned long long)self->st.st_ino);
+	EXPECT_NE(NULL, strstr(buf, want)) TH_LOG("perf script:\n%s", buf);
+	snprintf(want, sizeof(want), "handle=%u ", pin.out_handle);
+	EXPECT_NE(NULL, strstr(buf, want));
+	unlink(data);
+	unlink(log);
+	unlink(script);
+}
+
+/* ---- daxpinctl ------------------------------------------------------ */
+
+/* build/userlib/daxpinctl, next to this program's build/selftests. */
+static int daxpinctl_path(char *buf, size_t len)
+{
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	if (n <= 0)
+		return -1;
+	exe[n] = 0;
+	slash = strrchr(exe, '/');
+	if (!slash)
+		return -1;
+	*slash = 0;
+	snprintf(buf, len, "%s/../userlib/daxpinctl", exe);
+	return access(buf, X_OK);
+}
+
+/*
+ * Run daxpinctl with @args (up to 6), then python3's JSON parser on what
+ * it printed, through @script (which reads the file named by sys.argv[1]):
+ * what the script prints goes to @out. The exit status of the first that
+ * fails, or 0; *@why says which.
+ */
+static int daxpinctl_json(const char *base, char *const args[],
+			  const char *script, char *out, size_t outlen,
+			  const char **why)
+{
+	char ctl[4200], json[4200], res[4200];
+	char *argv[10];
+	int i, n = 0, status;
+
+	if (daxpinctl_path(ctl, sizeof(ctl))) {
+		*why = "no daxpinctl";
+		return -ENOENT;
+	}
+	snprintf(json, sizeof(json), "%s.json", base);
+	snprintf(res, sizeof(res), "%s.res", base);
+	argv[n++] = ctl;
+	for (i = 0; args[i] && n < 8; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	*why = "daxpinctl";
+	status = run_prog(argv, json);
+	if (!status) {
+		char *const py[] = { "python3", "-c", (char *)script, json,
+				     NULL };
+
+		*why = "python3";
+		status = run_prog(py, res);
+	}
+	if (read_small_file(status ? (*why[0] == 'd' ? json : res) : res,
+			    out, outlen) < 0)
+		out[0] = 0;
+	unlink(json);
+	unlink(res);
+	return status;
+}
+
+/* One pin of daxpinctl's JSON as a line: every column, in this order. */
+static const char py_pins[] =
+	"import json, sys\n"
+	"d = json.load(open(sys.argv[1]))\n"
+	"key = 'pins' if 'pins' in d else 'waits_for'\n"
+	"for p in d[key]:\n"
+	"    v = [p[k] for k in ('pid', 'command', 'handle', 'state',\n"
+	"         'access', 'dev', 'inode', 'start', 'end', 'length',\n"
+	"         'deadline_left_ms', 'age_ms', 'revoke_reason',\n"
+	"         'mem_bytes', 'path')]\n"
+	"    print(' '.join('null' if x is None else str(x) for x in v))\n";
+
+struct ctl_pin {
+	int pid;
+	char command[32], state[16], access[8], dev[32], left[32];
+	unsigned int handle, reason;
+	unsigned long long ino, start, end, length, age, mem;
+	char path[4096];
+};
+
+/* Parse the lines py_pins printed: how many, or -1 if one is malformed. */
+static int parse_ctl_pins(char *buf, struct ctl_pin *p, int max)
+{
+	char *line, *save = NULL;
+	int n = 0;
+
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (n == max)
+			return -1;
+		if (sscanf(line, "%d %31s %u %15s %7s %31s %llu %llu %llu %llu %31s %llu %u %llu %4095s",
+			   &p[n].pid, p[n].command, &p[n].handle, p[n].state,
+			   p[n].access, p[n].dev, &p[n].ino, &p[n].start,
+			   &p[n].end, &p[n].length, p[n].left, &p[n].age,
+			   &p[n].reason, &p[n].mem, p[n].path) != 15)
+			return -1;
+		n++;
+	}
+	return n;
+}
+
+static void check_ctl_pin(struct __test_metadata *_metadata,
+			  const struct ctl_pin *p, const struct stat *st,
+			  const char *path, unsigned int handle,
+			  uint64_t off, uint64_t len, const char *access,
+			  const char *state)
+{
+	char dev[32];
+
+	snprintf(dev, sizeof(dev), "%u:%u", major(st->st_dev),
+		 minor(st->st_dev));
+	EXPECT_EQ(getpid(), p->pid);
+	/* The selftest program's own name, from /proc/PID/comm. */
+	EXPECT_STREQ("admin", p->command);
+	EXPECT_EQ(handle, p->handle);
+	EXPECT_STREQ(state, p->state);
+	EXPECT_STREQ(access, p->access);
+	EXPECT_STREQ(dev, p->dev);
+	EXPECT_EQ((unsigned long long)st->st_ino, p->ino);
+	EXPECT_EQ(off, p->start);
+	EXPECT_EQ(off + len - 1, p->end);
+	EXPECT_EQ(len, p->length);
+	EXPECT_GT(60000ull, p->age);
+	EXPECT_LT(0ull, p->mem);
+	EXPECT_STREQ(path, p->path);
+}
+
+/* daxpinctl --json -p PID lists exactly our pins, every field right. */
+TEST_F(admin, daxpinctl_json_lists_pins)
+{
+	char pidstr[16], out[16384];
+	char *args[] = { "--json", "-p", pidstr, NULL };
+	struct ctl_pin cp[4];
+	struct daxpin_pin a, b;
+	const char *why;
+	int n, status, i;
+
+	snprintf(pidstr, sizeof(pidstr), "%d", getpid());
+	if (access("/usr/bin/python3", X_OK))
+		SKIP(return, "no python3 to parse daxpinctl's JSON");
+	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, 0, PAGE,
+			       DAXPIN_PIN_WRITE, LONG_DEADLINE, &a));
+	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, 16 * PAGE, 3 * PAGE, 0,
+			       LONG_DEADLINE, &b));
+	status = daxpinctl_json(self->path, args, py_pins, out, sizeof(out),
+				&why);
+	ASSERT_EQ(0, status) TH_LOG("%s: %s", why, out);
+	n = parse_ctl_pins(out, cp, 4);
+	ASSERT_EQ(2, n) TH_LOG("daxpinctl: %s", out);
+	i = cp[0].handle == a.out_handle ? 0 : 1;
+	check_ctl_pin(_metadata, &cp[i], &self->st, self->path, a.out_handle,
+		      0, PAGE, "rw", "active");
+	check_ctl_pin(_metadata, &cp[1 - i], &self->st, self->path,
+		      b.out_handle, 16 * PAGE, 3 * PAGE, "ro", "active");
+	EXPECT_STREQ("null", cp[0].left);
+	EXPECT_EQ(0u, cp[0].reason);
+
+	/* Unpinned: gone from the listing. */
+	ASSERT_EQ(0, unpin(self->dfd, a.out_handle));
+	status = daxpinctl_json(self->path, args, py_pins, out, sizeof(out),
+				&why);
+	ASSERT_EQ(0, status) TH_LOG("%s: %s", why, out);
+	ASSERT_EQ(1, parse_ctl_pins(out, cp, 4));
+	EXPECT_EQ(b.out_handle, cp[0].handle);
+	ASSERT_EQ(0, unpin(self->dfd, b.out_handle));
+}
+
+/*
+ * daxpinctl why FILE names the recalled pin a truncate of FILE waits for,
+ * with its owner and time left; nothing once the truncate is done.
+ */
+TEST_F(admin, daxpinctl_why_names_recalled_pin)
+{
+	char *args[] = { "why", "--json", self->path, NULL };
+	struct ctl_pin cp[4];
+	struct daxpin_event ev;
+	struct daxpin_pin pin, other;
+	char out[16384], opath[4096];
+	const char *why;
+	long long left;
+	int status, ofd;
+	pid_t child;
+
+	if (access("/usr/bin/python3", X_OK))
+		SKIP(return, "no python3 to parse daxpinctl's JSON");
+	/*
+	 * A pin of another file is not listed. (Not one of this file out of
+	 * the truncate's range: XFS unmaps the whole file for a truncate,
+	 * which recalls every pin of it.)
+	 */
+	ofd = make_file(env_or_die("DAXPIN_DAX_DIR"), "admin-other", PAGE,
+			opath, sizeof(opath));
+	ASSERT_LE(0, ofd);
+	/* Written: a read-only pin of a hole is refused (ENODATA). */
+	ASSERT_EQ(0, fill_file(ofd, 'o', PAGE));
+	ASSERT_EQ(0, pin_range(self->dfd, ofd, 0, PAGE, 0, LONG_DEADLINE,
+			       &other));
+	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, PIN_OFF, 2 * PAGE,
+			       DAXPIN_PIN_WRITE, LONG_DEADLINE, &pin));
+	status = daxpinctl_json(self->path, args, py_pins, out, sizeof(out),
+				&why);
+	ASSERT_EQ(0, status) TH_LOG("%s: %s", why, out);
+	EXPECT_EQ(0, parse_ctl_pins(out, cp, 4)) TH_LOG("%s", out);
+
+	child = spawn_op(self->path, OP_TRUNCATE, FILE_SIZE);
+	ASSERT_LT(0, child);
+	ASSERT_EQ(0, next_event(self->dfd, PROMPT_MS, &ev));
+	ASSERT_EQ((__u32)DAXPIN_EVENT_RECALL, ev.type);
+	status = daxpinctl_json(self->path, args, py_pins, out, sizeof(out),
+				&why);
+	EXPECT_EQ(0, status) TH_LOG("%s: %s", why, out);
+	if (!status) {
+		EXPECT_EQ(1, parse_ctl_pins(out, cp, 4)) TH_LOG("%s", out);
+		check_ctl_pin(_metadata, &cp[0], &self->st, self->path,
+			      pin.out_handle, PIN_OFF, 2 * PAGE, "rw",
+			      "recalled");
+		left = strtoll(cp[0].left, NULL, 10);
+		EXPECT_LE(0, left);
+		EXPECT_GE(LONG_DEADLINE, left);
+	}
+	EXPECT_EQ(0, unpin(self->dfd, pin.out_handle));
+	EXPECT_EQ(0, wait_child(child, PROMPT_MS));
+	status = daxpinctl_json(self->path, args, py_pins, out, sizeof(out),
+				&why);
+	ASSERT_EQ(0, status) TH_LOG("%s: %s", why, out);
+	EXPECT_EQ(0, parse_ctl_pins(out, cp, 4)) TH_LOG("%s", out);
+	EXPECT_EQ(0, unpin(self->dfd, other.out_handle));
+	close(ofd);
+	unlink(opath);
+}
+
+/* daxpinctl status --json: the module, a parameter, the node, memlock. */
+TEST_F(admin, daxpinctl_status_json)
+{
+	static const char py_status[] =
+		"import json, sys\n"
+		"d = json.load(open(sys.argv[1]))\n"
+		"m = d['memlock']['soft']\n"
+		"print(d['module']['loaded'], d['parameters']['max_pins'],\n"
+		"      d['parameters']['default_deadline_ms'],\n"
+		"      d['device']['mode'], d['device']['exists'],\n"
+		"      'null' if m is None else m)\n";
+	char *args[] = { "status", "--json", NULL };
+	char out[4096], want[256], limit[32];
+	struct rlimit rl;
+	struct stat st;
+	const char *why;
+	int status;
+
+	if (access("/usr/bin/python3", X_OK))
+		SKIP(return, "no python3 to parse daxpinctl's JSON");
+	ASSERT_EQ(0, stat(DAXPIN_DEVICE_PATH, &st));
+	ASSERT_EQ(0, getrlimit(RLIMIT_MEMLOCK, &rl));
+	if (rl.rlim_cur == RLIM_INFINITY)
+		snprintf(limit, sizeof(limit), "null");
+	else
+		snprintf(limit, sizeof(limit), "%llu",
+			 (unsigned long long)rl.rlim_cur);
+	snprintf(want, sizeof(want), "True %ld %ld %04o True %s\n",
+		 module_param_read("max_pins"),
+		 module_param_read("default_deadline_ms"),
+		 st.st_mode & 07777, limit);
+	status = daxpinctl_json(self->path, args, py_status, out, sizeof(out),
+				&why);
+	ASSERT_EQ(0, status) TH_LOG("%s: %s", why, out);
+	EXPECT_STREQ(want, out);
+}
+
+TEST_HARNESS_MAIN
