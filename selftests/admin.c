@@ -831,4 +831,90 @@ TEST_F(admin, daxpinctl_status_json)
 	EXPECT_STREQ(want, out);
 }
 
+/*
+ * daxpinctl watch -J -p PID -c 2 prints our pin and its recall, one JSON
+ * object a line, as they happen, and leaves no trace instance behind.
+ */
+TEST_F_TIMEOUT(admin, daxpinctl_watch_sees_pin_and_recall, 120)
+{
+	char ctl[4200], inst[128], enable[200], why[256], buf[4096], want[64];
+	char out[] = "/tmp/daxpinctl-watch.out", pidarg[16];
+	const unsigned int deadline = 1000;
+	struct daxpin_pin pin;
+	char *argv[9];
+	uint64_t end;
+	pid_t watcher, child;
+	int status, fd, lines = 0;
+	ssize_t n;
+
+	if (tracefs_ready(why, sizeof(why)))
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, daxpinctl_path(ctl, sizeof(ctl)));
+	snprintf(pidarg, sizeof(pidarg), "%d", getpid());
+	argv[0] = ctl;
+	argv[1] = "-J";
+	argv[2] = "-p";
+	argv[3] = pidarg;
+	argv[4] = "-c";
+	argv[5] = "2";
+	argv[6] = "watch";
+	argv[7] = NULL;
+	watcher = fork();
+	ASSERT_LE(0, watcher);
+	if (watcher == 0) {
+		fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd < 0)
+			_exit(126);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		closefrom(3);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	/* Its instance's recall event on: from then on nothing is missed. */
+	snprintf(inst, sizeof(inst), TRACEFS "/instances/daxpinctl-%d",
+		 watcher);
+	snprintf(enable, sizeof(enable), "%s/events/daxpin/recall/enable",
+		 inst);
+	end = now_ns() + PROMPT_MS * 1000000ull;
+	while ((read_small_file(enable, buf, sizeof(buf)) < 0 || buf[0] != '1') &&
+	       now_ns() < end)
+		usleep(10000);
+	ASSERT_EQ('1', buf[0]) TH_LOG("daxpinctl watch never enabled %s",
+				      enable);
+
+	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, PIN_OFF, PAGE,
+			       DAXPIN_PIN_WRITE, deadline, &pin));
+	child = spawn_op(self->path, OP_TRUNCATE, FILE_SIZE);
+	ASSERT_LT(0, child);
+	EXPECT_EQ(0, wait_child(child, deadline + PROMPT_MS));
+	status = wait_child(watcher, PROMPT_MS);
+	ASSERT_LE(0, status) TH_LOG("daxpinctl watch did not end after 2 events");
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ASSERT_EQ(0, unpin(self->dfd, pin.out_handle));
+
+	fd = open(out, O_RDONLY);
+	ASSERT_LE(0, fd);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	ASSERT_LT(0, n);
+	buf[n] = 0;
+	TH_LOG("daxpinctl watch printed:\n%s", buf);
+	EXPECT_NE(NULL, strstr(buf, "{\"time\": "));
+	EXPECT_NE(NULL, strstr(buf, "\"event\": \"pin\""));
+	EXPECT_NE(NULL, strstr(buf, "\"event\": \"recall\""));
+	snprintf(want, sizeof(want), "\"owner\": %d,", getpid());
+	EXPECT_NE(NULL, strstr(buf, want));
+	snprintf(want, sizeof(want), "\"recaller\": %d,", child);
+	EXPECT_NE(NULL, strstr(buf, want));
+	snprintf(want, sizeof(want), "\"handle\": %u,", pin.out_handle);
+	EXPECT_NE(NULL, strstr(buf, want));
+	/* Two lines, two events: -c 2 stopped it. */
+	for (n = 0; buf[n]; n++)
+		lines += buf[n] == '\n';
+	EXPECT_EQ(2, lines);
+	EXPECT_NE(0, access(inst, F_OK)) TH_LOG("%s is left behind", inst);
+	unlink(out);
+}
+
 TEST_HARNESS_MAIN

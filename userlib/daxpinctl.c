@@ -5,6 +5,8 @@
  *   daxpinctl [list]     every pin, from /proc/daxpin (root)
  *   daxpinctl why FILE   the pins a layout change of FILE waits for
  *   daxpinctl status     module, parameters, device node, memlock limit
+ *   daxpinctl watch      pins, unpins, recalls, revocations and drains as
+ *                        they happen, from daxpin's tracepoints (root)
  *
  * Human columns by default, JSON with -J; -o picks columns, -p a pid.
  * /proc/daxpin's format (docs/ioctl.md) is read by its header line, so
@@ -19,7 +21,9 @@
 #include <grp.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -29,6 +33,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 /* A build may point it at a sample listing (-DPROC_LISTING=...). */
@@ -37,6 +42,7 @@
 #endif
 #define SYS_MODULE	"/sys/module/daxpin"
 #define DEVICE		"/dev/daxpin"
+#define TRACEFS		"/sys/kernel/tracing"
 
 struct pin {
 	int pid;
@@ -637,6 +643,208 @@ next:
 
 /* ---- options ---------------------------------------------------------- */
 
+/* ---- watch: daxpin's tracepoints, live ------------------------------- */
+
+static char watch_instance[128];
+static volatile sig_atomic_t watch_stop;
+
+static void watch_on_signal(int sig)
+{
+	(void)sig;
+	watch_stop = 1;
+}
+
+/* Write @val to @file of the watch's trace instance: 0, or -1 (errno). */
+static int instance_write(const char *file, const char *val)
+{
+	char path[256];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", watch_instance, file);
+	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n == (ssize_t)strlen(val) ? 0 : -1;
+}
+
+/* Events off, then the instance gone: nothing of the watch stays behind. */
+static void watch_cleanup(void)
+{
+	if (!watch_instance[0])
+		return;
+	instance_write("events/daxpin/enable", "0");
+	rmdir(watch_instance);
+	watch_instance[0] = 0;
+}
+
+/*
+ * One line of trace_pipe: "TASK-PID [CPU] FLAGS SECONDS: daxpin:EVENT:
+ * key=value ...". Printed as "SECONDS EVENT key=value ..." or, with -J,
+ * one JSON object per line (JSON Lines): time, event, task, tid and each
+ * key, its value a number where it is one. Returns whether it was ours.
+ */
+static bool watch_print(char *line)
+{
+	char *ev, *fields, *colon, *tid, *tok, *save = NULL, *eq, *end;
+	char task[64] = "";
+	double secs = 0;
+
+	line[strcspn(line, "\n")] = 0;
+	ev = strstr(line, " daxpin:");
+	if (!ev)
+		return false;
+	*ev = 0;
+	ev += strlen(" daxpin:");
+	colon = strchr(ev, ':');
+	if (!colon)
+		return false;
+	*colon = 0;
+	fields = colon + 1;
+	while (*fields == ' ')
+		fields++;
+	/* "TASK-PID [CPU] FLAGS SECONDS:" */
+	end = line + strlen(line);
+	if (end > line && end[-1] == ':')
+		end[-1] = 0;
+	tok = strrchr(line, ' ');
+	if (tok)
+		secs = strtod(tok + 1, NULL);
+	while (*line == ' ')
+		line++;
+	tid = strchr(line, '[');
+	if (tid) {
+		while (tid > line && tid[-1] == ' ')
+			tid--;
+		*tid = 0;
+	}
+	snprintf(task, sizeof(task), "%s", line);
+	tid = strrchr(task, '-');
+	if (tid)
+		*tid++ = 0;
+	if (!opt_json) {
+		printf("%.6f %-6s %s\n", secs, ev, fields);
+		fflush(stdout);
+		return true;
+	}
+	printf("{\"time\": %.6f, \"event\": ", secs);
+	json_string(ev);
+	printf(", \"task\": ");
+	json_string(task);
+	printf(", \"tid\": %s", tid && *tid ? tid : "null");
+	for (tok = strtok_r(fields, " ", &save); tok;
+	     tok = strtok_r(NULL, " ", &save)) {
+		unsigned long long v;
+
+		eq = strchr(tok, '=');
+		if (!eq)
+			continue;
+		*eq++ = 0;
+		printf(", ");
+		json_string(tok);
+		errno = 0;
+		v = strtoull(eq, &end, 0);
+		if (*eq && *eq != '-' && !*end && !errno)
+			printf(": %llu", v);
+		else if (*eq == '-' && !*end)
+			printf(": %s", eq);
+		else {
+			printf(": ");
+			json_string(eq);
+		}
+	}
+	printf("}\n");
+	fflush(stdout);
+	return true;
+}
+
+/*
+ * A trace instance of its own (instances/daxpinctl-PID: the global buffer
+ * and other tracers are left alone) with the daxpin events on, -p PID as
+ * an owner filter, read until @count events (0: until a signal).
+ */
+static int cmd_watch(unsigned long count)
+{
+	static const char *const owned[] = { "pin", "unpin", "recall", "revoke" };
+	struct sigaction sa = { .sa_handler = watch_on_signal };
+	char buf[8192], line[1024], filter[64], file[64];
+	unsigned long seen = 0;
+	size_t used = 0, i;
+	struct pollfd pfd;
+	ssize_t n;
+	char *nl;
+
+	if (access(TRACEFS "/instances", W_OK))
+		die("%s/instances: %s (tracefs, as root)", TRACEFS,
+		    strerror(errno));
+	snprintf(watch_instance, sizeof(watch_instance),
+		 TRACEFS "/instances/daxpinctl-%d", (int)getpid());
+	if (mkdir(watch_instance, 0700)) {
+		int err = errno;
+
+		watch_instance[0] = 0;
+		die("cannot make a trace instance: %s", strerror(err));
+	}
+	atexit(watch_cleanup);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGPIPE, &sa, NULL);
+	if (opt_pid >= 0) {
+		/* drain names no owner: a pid watch leaves it out. */
+		snprintf(filter, sizeof(filter), "owner == %d", opt_pid);
+		for (i = 0; i < sizeof(owned) / sizeof(owned[0]); i++) {
+			snprintf(file, sizeof(file), "events/daxpin/%s/filter",
+				 owned[i]);
+			if (instance_write(file, filter))
+				die("%s: %s (is daxpin loaded?)", file,
+				    strerror(errno));
+			snprintf(file, sizeof(file), "events/daxpin/%s/enable",
+				 owned[i]);
+			if (instance_write(file, "1"))
+				die("%s: %s", file, strerror(errno));
+		}
+	} else if (instance_write("events/daxpin/enable", "1")) {
+		die("events/daxpin: %s (is daxpin loaded?)", strerror(errno));
+	}
+	snprintf(file, sizeof(file), "%s", "trace_pipe");
+	snprintf(buf, sizeof(buf), "%s/%s", watch_instance, file);
+	pfd.fd = open(buf, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (pfd.fd < 0)
+		die("%s: %s", buf, strerror(errno));
+	pfd.events = POLLIN;
+	if (!opt_json) {
+		printf("# SECONDS EVENT FIELDS (Ctrl-C ends)\n");
+		fflush(stdout);
+	}
+	while (!watch_stop && (!count || seen < count)) {
+		if (poll(&pfd, 1, 200) <= 0)
+			continue;
+		n = read(pfd.fd, buf + used, sizeof(buf) - 1 - used);
+		if (n <= 0)
+			continue;
+		used += (size_t)n;
+		buf[used] = 0;
+		while ((nl = strchr(buf, '\n')) &&
+		       (!count || seen < count)) {
+			size_t len = (size_t)(nl - buf) + 1;
+
+			snprintf(line, sizeof(line), "%.*s", (int)len, buf);
+			memmove(buf, nl + 1, used - len + 1);
+			used -= len;
+			if (watch_print(line))
+				seen++;
+		}
+		if (used == sizeof(buf) - 1)
+			used = 0;	/* a line longer than ours: dropped */
+	}
+	close(pfd.fd);
+	watch_cleanup();
+	return 0;
+}
+
 static void usage(FILE *out, int status)
 {
 	int c;
@@ -645,18 +853,20 @@ static void usage(FILE *out, int status)
 		"Usage: %s [options] [list]\n"
 		"       %s [options] why FILE\n"
 		"       %s [-J] status\n"
+		"       %s [-J] [-p PID] [-c COUNT] watch\n"
 		"\n"
 		"See the pins of daxpin (/dev/daxpin): every pin on the system (list,\n"
 		"from /proc/daxpin: root), what a layout change of FILE waits for (why),\n"
-		"the module's state (status).\n"
+		"the module's state (status), its events as they happen (watch: root).\n"
 		"\n"
 		"Options:\n"
 		"  -J, --json            JSON output\n"
 		"  -o, --output COLS     columns to show, comma-separated; +COLS adds to the default\n"
 		"  -p, --pid PID         only the pins of daxpin files opened by PID\n"
 		"  -n, --noheadings      no header line\n"
+		"  -c, --count COUNT     watch: stop after COUNT events\n"
 		"  -h, --help            this help\n"
-		"\nColumns:\n", prog, prog, prog);
+		"\nColumns:\n", prog, prog, prog, prog);
 	for (c = 0; c < NR_COLS; c++)
 		fprintf(out, "  %-9s %s\n", cols[c].name, cols[c].help);
 	exit(status);
@@ -689,15 +899,16 @@ int main(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "noheadings", no_argument, NULL, 'n' },
+		{ "count", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *outlist = NULL, *cmd;
-	unsigned long long v;
+	unsigned long long v, count = 0;
 	size_t i;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "Jo:p:nh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "Jo:p:nc:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'J':
 			opt_json = true;
@@ -712,6 +923,10 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			opt_noheadings = true;
+			break;
+		case 'c':
+			if (!parse_ull(optarg, &count) || !count || count > ULONG_MAX)
+				die("bad count '%s'", optarg);
 			break;
 		case 'h':
 			usage(stdout, 0);
@@ -745,6 +960,11 @@ int main(int argc, char **argv)
 		if (optind != argc)
 			usage(stderr, 2);
 		return cmd_status();
+	}
+	if (!strcmp(cmd, "watch")) {
+		if (optind != argc)
+			usage(stderr, 2);
+		return cmd_watch((unsigned long)count);
 	}
 	fprintf(stderr, "%s: unknown command '%s'\n", prog, cmd);
 	usage(stderr, 2);
