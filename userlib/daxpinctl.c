@@ -681,46 +681,61 @@ static void watch_cleanup(void)
 }
 
 /*
- * One line of trace_pipe: "TASK-PID [CPU] FLAGS SECONDS: daxpin:EVENT:
- * key=value ...". Printed as "SECONDS EVENT key=value ..." or, with -J,
- * one JSON object per line (JSON Lines): time, event, task, tid and each
- * key, its value a number where it is one. Returns whether it was ours.
+ * One line of trace_pipe: "TASK-TID [CPU] FLAGS SECONDS: EVENT: key=value
+ * ..." (ftrace names the event without its system; the instance has only
+ * daxpin's on). Printed as "SECONDS EVENT key=value ..." or, with -J, one
+ * JSON object per line (JSON Lines): time, event, task, tid and each key,
+ * its value a number where it is one. Returns whether it was an event.
  */
 static bool watch_print(char *line)
 {
-	char *ev, *fields, *colon, *tid, *tok, *save = NULL, *eq, *end;
+	static const char *const events[] = {
+		"pin", "unpin", "recall", "revoke", "drain",
+	};
+	char *ev = NULL, *fields, *colon, *tid, *tok, *save = NULL, *eq, *end;
 	char task[64] = "";
 	double secs = 0;
+	size_t i;
 
 	line[strcspn(line, "\n")] = 0;
-	ev = strstr(line, " daxpin:");
+	/* The timestamp: the first "DIGITS.DIGITS: " of the line. */
+	for (colon = strstr(line, ": "); colon; colon = strstr(colon + 1, ": ")) {
+		tok = colon;
+		while (tok > line && (isdigit((unsigned char)tok[-1]) ||
+				      tok[-1] == '.'))
+			tok--;
+		if (tok < colon && tok > line && tok[-1] == ' ' &&
+		    memchr(tok, '.', (size_t)(colon - tok))) {
+			secs = strtod(tok, NULL);
+			tok[-1] = 0;
+			ev = colon + 2;
+			break;
+		}
+	}
 	if (!ev)
 		return false;
-	*ev = 0;
-	ev += strlen(" daxpin:");
 	colon = strchr(ev, ':');
 	if (!colon)
 		return false;
 	*colon = 0;
+	for (i = 0; i < sizeof(events) / sizeof(events[0]); i++)
+		if (!strcmp(ev, events[i]))
+			break;
+	if (i == sizeof(events) / sizeof(events[0]))
+		return false;
 	fields = colon + 1;
 	while (*fields == ' ')
 		fields++;
-	/* "TASK-PID [CPU] FLAGS SECONDS:" */
-	end = line + strlen(line);
-	if (end > line && end[-1] == ':')
-		end[-1] = 0;
-	tok = strrchr(line, ' ');
-	if (tok)
-		secs = strtod(tok + 1, NULL);
+	/* "TASK-TID [CPU] FLAGS": the task may hold spaces, not " [". */
 	while (*line == ' ')
 		line++;
-	tid = strchr(line, '[');
+	tid = strstr(line, " [");
 	if (tid) {
 		while (tid > line && tid[-1] == ' ')
 			tid--;
 		*tid = 0;
 	}
-	snprintf(task, sizeof(task), "%s", line);
+	snprintf(task, sizeof(task), "%.63s", line);
 	tid = strrchr(task, '-');
 	if (tid)
 		*tid++ = 0;
