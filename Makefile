@@ -10,6 +10,7 @@
 # make benchmark      pin/unpin cost, recall latency, many pins (figures)
 # make vm-shell       a shell in a guest with daxpin loaded
 # make soak           corruption and stress tests at length (docs/soak.md)
+# make check-2host    recall under RDMA traffic from a second guest (RUNS=N)
 #
 # The build host's own kernel is never used (it has no module support):
 # KVER defaults to the newest installed Debian 6.1 kernel's headers.
@@ -23,7 +24,7 @@ KSRC = $(shell $(CURDIR)/bench/linux-source.sh)
 KERNEL_FILES = $(filter-out %.mod.c,$(wildcard driver/*.c driver/*.h selftests/importer/*.c selftests/importer/*.h)) uapi/linux/daxpin.h
 
 .PHONY: all module userlib selftests examples lint checkpatch sparse \
-	check fuzz soak demo benchmark vm-shell clean
+	check fuzz soak demo benchmark vm-shell clean twohost check-2host
 
 all: module userlib selftests examples
 
@@ -40,6 +41,11 @@ selftests: userlib
 
 examples: userlib
 	$(MAKE) -C userlib/examples O=$(BUILD)/examples LIBDIR=$(BUILD)/userlib
+
+# The two-guest test program (not one of make check's selftests).
+twohost: userlib
+	$(MAKE) -C selftests O=$(BUILD)/2host LIBDIR=$(BUILD)/userlib \
+		KSELFTEST_DIR=$(KSRC)/tools/testing/selftests twohost
 
 lint: checkpatch sparse
 
@@ -60,6 +66,13 @@ sparse:
 
 check:
 	bench/check.sh $(if $(KVER_SET),KVER=$(KVER_SET)) $(if $(FS),FS=$(FS)) $(if $(T),T=$(T))
+
+# Two guests, a server with daxpin and a client, joined by a QEMU socket
+# network, each with soft-RoCE: a truncate recalls the server's
+# registration while the client writes (docs/bench.md, "Two guests").
+# Kernel 6.1 unless KVER says otherwise; RUNS runs per kernel.
+check-2host:
+	bench/check-2host.sh $(if $(KVER_SET),KVER=$(KVER_SET)) $(if $(RUNS),RUNS=$(RUNS))
 
 # The fuzzer (selftests/fuzz.c) alone, longer than in `make check`: on the
 # debug kernel (KASAN, lockdep, kmemleak) and XFS unless KVER or FS say
