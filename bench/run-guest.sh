@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # run-guest.sh KERNEL FS MODE [FILTER]: boot kernel KERNEL (a name of
 # bench/kernels.list, prepared and built by check.sh) in QEMU with pmem and
-# FS, and run MODE (check, demo or shell) in it. FILTER is a glob on the
+# FS, and run MODE (check, demo, shell, benchmark, or twohost: one guest of
+# bench/check-2host.sh) in it. FILTER is a glob on the
 # selftest program names. Output goes to build/logs/KERNEL-FS/.
 #
 # Exit status: 0 when the guest finished its run and powered off by itself,
