@@ -17,6 +17,7 @@
 #                     modprobedir); make uninstall removes them
 # make install-dkms   the module's source to $(DESTDIR)/usr/src/daxpin-VERSION for
 #                     DKMS (dkms.conf; docs/install.md)
+# make check-2host    recall under RDMA traffic from a second guest (RUNS=N)
 #
 # The build host's own kernel is never used (it has no module support):
 # KVER defaults to the newest installed Debian 6.1 kernel's headers.
@@ -32,8 +33,8 @@ VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' $(CURDIR)/dkms.co
 KERNEL_FILES = $(filter-out %.mod.c,$(wildcard driver/*.c driver/*.h selftests/importer/*.c selftests/importer/*.h)) uapi/linux/daxpin.h
 
 .PHONY: all module userlib selftests examples lint checkpatch sparse \
-	check check-host fuzz soak demo benchmark vm-shell clean install-dkms uninstall-dkms \
-	install uninstall
+	check check-host check-2host fuzz soak demo benchmark vm-shell clean \
+	install-dkms uninstall-dkms install uninstall twohost
 
 all: module userlib selftests examples
 
@@ -50,6 +51,11 @@ selftests: userlib
 
 examples: userlib
 	$(MAKE) -C userlib/examples O=$(BUILD)/examples LIBDIR=$(BUILD)/userlib
+
+# The two-guest test program (not one of make check's selftests).
+twohost: userlib
+	$(MAKE) -C selftests O=$(BUILD)/2host LIBDIR=$(BUILD)/userlib \
+		KSELFTEST_DIR=$(KSRC)/tools/testing/selftests twohost
 
 lint: checkpatch sparse
 
@@ -77,6 +83,13 @@ check:
 
 check-host:
 	bench/check.sh --host $(if $(KVER_SET),KVER=$(KVER_SET))
+
+# Two guests, a server with daxpin and a client, joined by a QEMU socket
+# network, each with soft-RoCE: a truncate recalls the server's
+# registration while the client writes (docs/bench.md, "Two guests").
+# Kernel 6.1 unless KVER says otherwise; RUNS runs per kernel.
+check-2host:
+	bench/check-2host.sh $(if $(KVER_SET),KVER=$(KVER_SET)) $(if $(RUNS),RUNS=$(RUNS))
 
 # The fuzzer (selftests/fuzz.c) alone, longer than in `make check`: on the
 # debug kernel (KASAN, lockdep, kmemleak) and XFS unless KVER or FS say

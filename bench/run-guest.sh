@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # run-guest.sh KERNEL FS MODE [FILTER]: boot kernel KERNEL (a name of
 # bench/kernels.list, prepared and built by check.sh) in QEMU with pmem and
-# FS, and run MODE (check, demo or shell) in it. FILTER is a glob on the
+# FS, and run MODE (check, demo, shell, benchmark, or twohost: one guest of
+# bench/check-2host.sh) in it. FILTER is a glob on the
 # selftest program names. Output goes to build/logs/KERNEL-FS/.
 #
 # Exit status: 0 when the guest finished its run and powered off by itself,
@@ -38,6 +39,12 @@ if [ ! -f "$initrd" ] || [ "$initrd" -ot "$env" ] ||
 fi
 
 outdir=$BUILD_DIR/logs/$kernel-$fs
+# MODE twohost: one of the two guests of bench/check-2host.sh, which sets
+# BENCH_2HOST_ROLE (server or client), BENCH_2HOST_IP, BENCH_2HOST_PEER,
+# BENCH_2HOST_MAC and BENCH_2HOST_NETDEV (QEMU's -netdev of the link).
+if [ "$mode" = twohost ]; then
+	outdir=$BUILD_DIR/logs/2host-$kernel/${BENCH_2HOST_ROLE:?}
+fi
 rm -rf "$outdir" && mkdir -p "$outdir"
 
 # acpi=noirq: PCI interrupts from the MP table, not ACPI's _PRT. Under
@@ -95,14 +102,25 @@ append+=" bench_valgrind=${BENCH_VALGRIND:-0}"
 append+=${BENCH_SECONDS:+ bench_seconds=$BENCH_SECONDS}
 # How many iterations the iterated tests (corruption) run; empty: theirs.
 append+=${BENCH_ITERATIONS:+ bench_iterations=$BENCH_ITERATIONS}
+if [ "$mode" = twohost ]; then
+	append+=" bench_2host_role=$BENCH_2HOST_ROLE bench_2host_ip=${BENCH_2HOST_IP:?}"
+	append+=" bench_2host_peer=${BENCH_2HOST_PEER:?}"
+fi
 # Extra kernel parameters for a developer (initcall_debug, say).
 append+=${BENCH_APPEND:+ $BENCH_APPEND}
 
+# No NIC, but in the two-guest test: a virtio NIC on the link between the
+# guests, with jumbo frames (rxe's path MTU 4096 needs more than 4096).
+nic=(-nic none)
+if [ "$mode" = twohost ]; then
+	nic=(-netdev "${BENCH_2HOST_NETDEV:?},id=n0"
+		-device "virtio-net-pci,netdev=n0,mac=${BENCH_2HOST_MAC:?},host_mtu=9000")
+fi
 # No 5-level paging: KASAN on 6.1 reports wild accesses at boot with it.
 qemu=(qemu-system-x86_64 -accel tcg,thread=multi -cpu max,-la57 -smp 2 -m $mem
 	"${machine[@]}"
 	-kernel "$KIMAGE" -initrd "$initrd" -append "$append"
-	-display none -no-reboot -monitor none -nic none
+	-display none -no-reboot -monitor none "${nic[@]}"
 	-fsdev "local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap"
 	-device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot
 	-fsdev "local,id=benchout,path=$outdir,security_model=none,multidevs=remap"

@@ -214,7 +214,26 @@ setup_rxe() {
 	ip link set dummy0 mtu 9000 up &&
 	rdma link add rxe0 type rxe netdev dummy0
 }
-bench_check "soft-RoCE device rxe0 on dummy0" setup_rxe
+# The two-guest test (bench/check-2host.sh): rxe0 on the virtio NIC that
+# joins the guests, with a static address and jumbo frames.
+setup_rxe_eth0() {
+	modprobe -q crc32_generic; modprobe -q rdma_rxe && modprobe -q ib_uverbs &&
+	modprobe -q rdma_ucm && modprobe -q virtio_net || return 1
+	for _ in $(seq 50); do
+		ip link show eth0 > /dev/null 2>&1 && break
+		sleep 0.1
+	done
+	ip link set eth0 mtu 9000 &&
+	ip addr add "$(arg bench_2host_ip)/24" dev eth0 &&
+	ip link set eth0 up &&
+	rdma link add rxe0 type rxe netdev eth0
+}
+if [ "$mode" = twohost ]; then
+	bench_check "soft-RoCE device rxe0 on eth0 ($(arg bench_2host_ip), MTU 9000)" \
+		setup_rxe_eth0
+else
+	bench_check "soft-RoCE device rxe0 on dummy0" setup_rxe
+fi
 
 # --- the module -------------------------------------------------------
 kmemleak=/sys/kernel/debug/kmemleak
@@ -250,6 +269,13 @@ shell)
 demo)
 	"$top/build/examples/daxpin-demo" > /dev/console 2>&1
 	echo $? > "$out/demo.status"
+	;;
+twohost)
+	role=$(arg bench_2host_role)
+	say "running twohost as the $role"
+	(cd /tmp && DAXPIN_2HOST_ROLE=$role DAXPIN_2HOST_PEER=$(arg bench_2host_peer) \
+		"$top/build/2host/twohost" > "$out/twohost.tap" 2>&1)
+	say "twohost exited with $?"
 	;;
 benchmark)
 	# BENCH_VALGRIND=1 on the host: under memcheck (slow: use it with
