@@ -39,12 +39,12 @@ MODULE_PARM_DESC(max_deadline_ms,
 bool daxpin_kill_on_stuck;
 module_param_named(kill_on_stuck, daxpin_kill_on_stuck, bool, 0644);
 MODULE_PARM_DESC(kill_on_stuck,
-		 "When a revoked pin's pages are still held (an RDMA registration), SIGKILL the processes that mapped it instead of letting the layout change wait (default N)");
+		 "When a revoked pin's pages are still held (an RDMA registration, a pinned dma-buf importer), SIGKILL the processes that mapped or exported it instead of letting the layout change wait (default N)");
 
 bool daxpin_test_hooks;
 module_param_named(test_hooks, daxpin_test_hooks, bool, 0444);
 MODULE_PARM_DESC(test_hooks,
-		 "Accept the selftests' test-only command (never in production)");
+		 "For the selftests only (never in production): enables the fault points (with CONFIG_FAULT_INJECTION) and the test-only parameters, and says so in DAXPIN_FEATURE_TEST_HOOKS");
 
 static int daxpin_fops_open(struct inode *inode, struct file *filp)
 {
