@@ -462,10 +462,10 @@ TEST_F(admin, drain_tracepoint_fires)
 }
 
 /* Run @argv, its output to @out: the exit status, or -errno. */
-static int run_prog(char *const argv[], const char *out)
+/* Start @argv[0] with stdout and stderr to @out: its pid, or -errno. */
+static pid_t start_prog(char *const argv[], const char *out)
 {
 	pid_t pid = fork();
-	int status;
 
 	if (pid < 0)
 		return -errno;
@@ -480,6 +480,17 @@ static int run_prog(char *const argv[], const char *out)
 		execvp(argv[0], argv);
 		_exit(127);
 	}
+	return pid;
+}
+
+/* Run @argv[0] to its end, output to @out: its wait status, or -errno. */
+static int run_prog(char *const argv[], const char *out)
+{
+	pid_t pid = start_prog(argv, out);
+	int status;
+
+	if (pid < 0)
+		return pid;
 	if (waitpid(pid, &status, 0) != pid)
 		return -errno;
 	return status;
@@ -859,18 +870,8 @@ TEST_F_TIMEOUT(admin, daxpinctl_watch_sees_pin_and_recall, 120)
 	argv[5] = "2";
 	argv[6] = "watch";
 	argv[7] = NULL;
-	watcher = fork();
-	ASSERT_LE(0, watcher);
-	if (watcher == 0) {
-		fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (fd < 0)
-			_exit(126);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		closefrom(3);
-		execv(argv[0], argv);
-		_exit(127);
-	}
+	watcher = start_prog(argv, out);
+	ASSERT_LT(0, watcher);
 	/* Its instance's recall event on: from then on nothing is missed. */
 	snprintf(inst, sizeof(inst), TRACEFS "/instances/daxpinctl-%d",
 		 watcher);

@@ -85,6 +85,37 @@ static inline int test_slowdown(void)
 	return n > 1 ? n : 1;
 }
 
+/*
+ * The LD_PRELOAD shim: $DAXPIN_PRELOAD_LIB, else
+ * ../userlib/libdaxpin-preload.so next to this binary (the bench's
+ * build/selftests and build/userlib). 0, or -errno if it is not there.
+ */
+#define PRELOAD_SHIM_REL	"/../userlib/libdaxpin-preload.so"
+
+static inline int preload_shim_path(char *buf, size_t len)
+{
+	const char *v = getenv("DAXPIN_PRELOAD_LIB");
+	char exe[4096], *slash;
+	ssize_t n;
+
+	if (v && *v) {
+		snprintf(buf, len, "%s", v);
+	} else {
+		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		if (n <= 0)
+			return -errno;
+		exe[n] = 0;
+		slash = strrchr(exe, '/');
+		if (slash)
+			*slash = 0;
+		if (strlen(exe) + sizeof(PRELOAD_SHIM_REL) > len)
+			return -ENAMETOOLONG;
+		strcpy(buf, exe);
+		strcat(buf, PRELOAD_SHIM_REL);
+	}
+	return access(buf, R_OK) ? -errno : 0;
+}
+
 static inline int kernel_at_least(int major, int minor)
 {
 	struct utsname uts;

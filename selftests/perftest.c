@@ -25,7 +25,6 @@
  * either is missing, these tests fail.
  */
 #include <infiniband/verbs.h>
-#include <libgen.h>
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
@@ -131,26 +130,6 @@ static bool has_rc_odp(const char *dev)
 		     need;
 	ibv_close_device(ctx);
 	return ok;
-}
-
-/* The shim: $DAXPIN_PRELOAD_LIB, else ../userlib/ next to this binary. */
-static int shim_path(char *buf, size_t len)
-{
-	const char *v = getenv("DAXPIN_PRELOAD_LIB");
-	char exe[4096];
-	ssize_t n;
-
-	if (v && *v) {
-		snprintf(buf, len, "%s", v);
-	} else {
-		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-		if (n <= 0)
-			return -errno;
-		exe[n] = 0;
-		snprintf(buf, len, "%s/../userlib/libdaxpin-preload.so",
-			 dirname(exe));
-	}
-	return access(buf, R_OK) ? -errno : 0;
 }
 
 /*
@@ -435,7 +414,7 @@ FIXTURE_SETUP(perftest)
 
 	snprintf(self->dev, sizeof(self->dev), "%s",
 		 env_or_die("DAXPIN_RDMA_DEV"));
-	ASSERT_EQ(0, shim_path(self->shim, sizeof(self->shim))) {
+	ASSERT_EQ(0, preload_shim_path(self->shim, sizeof(self->shim))) {
 		TH_LOG("no shim at %s", self->shim);
 	}
 	ASSERT_EQ(0, system("command -v ib_write_bw ib_read_bw >/dev/null")) {

@@ -25,7 +25,6 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <infiniband/verbs.h>
-#include <libgen.h>
 #include <linux/capability.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -599,26 +598,6 @@ static bool child_said(struct child *c, const char *text, int ms)
 	return false;
 }
 
-/* The shim: $DAXPIN_PRELOAD_LIB, else ../userlib/ next to this binary. */
-static int shim_path(char *buf, size_t len)
-{
-	const char *v = getenv("DAXPIN_PRELOAD_LIB");
-	char exe[4096];
-	ssize_t n;
-
-	if (v && *v) {
-		snprintf(buf, len, "%s", v);
-	} else {
-		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-		if (n <= 0)
-			return -errno;
-		exe[n] = 0;
-		snprintf(buf, len, "%s/../userlib/libdaxpin-preload.so",
-			 dirname(exe));
-	}
-	return access(buf, R_OK) ? -errno : 0;
-}
-
 /*
  * Run the program: this binary, with @call's registration, the shim
  * preloaded if @shim is not NULL, and @extra ("NAME=value", or NULL) in
@@ -741,7 +720,7 @@ static void rig_setup(struct __test_metadata *_metadata, struct rig *r)
 
 	r->ffd = -1;
 	r->c.errfd = -1;
-	ASSERT_EQ(0, shim_path(r->shim, sizeof(r->shim)))
+	ASSERT_EQ(0, preload_shim_path(r->shim, sizeof(r->shim)))
 		TH_LOG("no shim at %s: set DAXPIN_PRELOAD_LIB", r->shim);
 	err = end_open(&r->e, env_or_die("DAXPIN_RDMA_DEV"));
 	ASSERT_EQ(0, err) TH_LOG("RDMA device %s: %s",
@@ -838,7 +817,7 @@ TEST(exports_versioned_entry_points)
 	void *h, *sym;
 	size_t i;
 
-	ASSERT_EQ(0, shim_path(shim, sizeof(shim)))
+	ASSERT_EQ(0, preload_shim_path(shim, sizeof(shim)))
 		TH_LOG("no shim at %s: set DAXPIN_PRELOAD_LIB", shim);
 	ASSERT_NE(NULL, realpath(shim, real_shim));
 	h = dlopen(shim, RTLD_NOW | RTLD_LOCAL);
