@@ -903,6 +903,15 @@ TEST_F_TIMEOUT(shim, recall_logged_and_truncate_waits, 120)
 	TH_LOG("recall logged %llu ms after the truncate started",
 	       (unsigned long long)((now_ns() - t0) / 1000000));
 	/*
+	 * The shim logs the recall first and then maps the file back under
+	 * the program's pointers, saying so: wait for that line, or a slow
+	 * kernel (the debug one) shows the pin's mapping still in place.
+	 */
+	if (kind == KIND_DAXPIN)
+		ASSERT_TRUE(child_said(&self->r.c, "again, as the program mapped it",
+				       PROMPT_MS))
+			TH_LOG("the shim did not say it mapped the file back");
+	/*
 	 * The file mapped under the pointers again. Read through them only
 	 * where a mapping takes no page references (6.x): on 7.2 a page
 	 * mapped during the wait holds the truncate (design, section 10).
