@@ -306,10 +306,11 @@ dkms_test() {
 	   mod=$(find "/var/lib/dkms/daxpin/$dkms_ver/$KVER" -path '*/module/*' -name 'daxpin.ko*') &&
 	   [ "$(basename "$mod")" = "daxpin.ko$suffix" ] &&
 	   vermagic=$(modinfo -F vermagic "$mod") && [ "${vermagic%% *}" = "$KVER" ] &&
+	   [ "$(modinfo -F version "$mod")" = "$dkms_ver" ] &&
 	   [ -z "$(find "/var/lib/dkms/daxpin/$dkms_ver" -name 'daxpin_test_importer*')" ]; then
-		host_result OK "make install-dkms, dkms add, dkms build daxpin/$dkms_ver -k $KVER ($k): $(basename "$mod"), vermagic $KVER, signer '$(modinfo -F signer "$mod")', no test importer"
+		host_result OK "make install-dkms, dkms add, dkms build daxpin/$dkms_ver -k $KVER ($k): $(basename "$mod"), version $dkms_ver, vermagic $KVER, signer '$(modinfo -F signer "$mod")', no test importer"
 	else
-		echo "module: ${mod:-none}, expected daxpin.ko$suffix; vermagic: ${vermagic:-?}" >> "$log"
+		echo "module: ${mod:-none}, expected daxpin.ko$suffix; vermagic: ${vermagic:-?}; version: $(modinfo -F version "${mod:-/nonexistent}" 2>/dev/null), expected $dkms_ver" >> "$log"
 		host_result FAIL "dkms build daxpin/$dkms_ver -k $KVER ($k)" "$log"
 	fi
 	if dkms_cleanup >> "$log" 2>&1; then

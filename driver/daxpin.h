@@ -176,7 +176,10 @@ struct daxpin_run {
  *	across fork
  * @dmabufs: the dma-bufs exporting the pin (struct daxpin_dmabuf, not
  *	counted: each holds the pin); under dinode->mutex
- * @nr_dmabufs: length of @dmabufs
+ * @nr_dmabufs: length of @dmabufs; changed under dinode->mutex, read
+ *	without it by the listings
+ * @nr_vmas: the VMAs mapping the pin now, each holding a reference (map.c);
+ *	only the listings read it
  */
 struct daxpin_range {
 	/* Ordered so that no padding is left: /proc/daxpin shows its size. */
@@ -208,6 +211,7 @@ struct daxpin_range {
 	struct xarray mappers;
 	struct list_head dmabufs;
 	unsigned int nr_dmabufs;
+	atomic_t nr_vmas;
 	bool ev_dead;
 	bool published;
 };

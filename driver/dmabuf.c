@@ -204,7 +204,7 @@ static void daxpin_dmabuf_release(struct dma_buf *dmabuf)
 
 	mutex_lock(&dinode->mutex);
 	list_del(&db->node);
-	db->pin->nr_dmabufs--;
+	WRITE_ONCE(db->pin->nr_dmabufs, db->pin->nr_dmabufs - 1);
 	mutex_unlock(&dinode->mutex);
 	daxpin_range_put(db->pin);
 	fput(db->filp);
@@ -318,7 +318,7 @@ int daxpin_cmd_export_dmabuf(struct daxpin_ucmd *ucmd)
 	db->dmabuf = dmabuf;
 	db->filp = get_file(ucmd->filp);
 	list_add(&db->node, &pin->dmabufs);
-	pin->nr_dmabufs++;
+	WRITE_ONCE(pin->nr_dmabufs, pin->nr_dmabufs + 1);
 	mutex_unlock(&pin->dinode->mutex);
 
 	/* From here on, the dma-buf owns @db and the pin reference. */

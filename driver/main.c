@@ -203,3 +203,5 @@ module_exit(daxpin_exit);
 MODULE_DESCRIPTION("Long-term pins of file ranges on filesystem-DAX mounts");
 MODULE_AUTHOR("The daxpin developers");
 MODULE_LICENSE("GPL");
+/* The release, dkms.conf's PACKAGE_VERSION (the bench checks they agree). */
+MODULE_VERSION("0.3.0");

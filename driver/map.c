@@ -105,12 +105,17 @@ static void daxpin_map_open(struct vm_area_struct *vma)
 		return;
 	}
 	kref_get(&pin->kref);
+	atomic_inc(&pin->nr_vmas);
 }
 
 static void daxpin_map_close(struct vm_area_struct *vma)
 {
-	if (vma->vm_private_data)
-		daxpin_range_put(vma->vm_private_data);
+	struct daxpin_range *pin = vma->vm_private_data;
+
+	if (!pin)
+		return;
+	atomic_dec(&pin->nr_vmas);
+	daxpin_range_put(pin);
 }
 
 static const struct vm_operations_struct daxpin_map_vm_ops = {
@@ -211,6 +216,7 @@ int daxpin_ctx_mmap(struct daxpin_ctx *ctx, struct vm_area_struct *vma)
 		goto out_put;
 	vma->vm_private_data = pin;
 	vma->vm_ops = &daxpin_map_vm_ops;
+	atomic_inc(&pin->nr_vmas);
 	/*
 	 * Not inherited across fork (as RDMA asks of registered memory with
 	 * MADV_DONTFORK): every process that can reach the pages through

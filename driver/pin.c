@@ -402,6 +402,7 @@ int daxpin_cmd_pin(struct daxpin_ucmd *ucmd)
 	INIT_LIST_HEAD(&pin->work_node);
 	xa_init(&pin->mappers);
 	INIT_LIST_HEAD(&pin->dmabufs);
+	atomic_set(&pin->nr_vmas, 0);
 	pin->ctx = ctx;
 	pin->flags = cmd->flags;
 	pin->deadline_ms = deadline_ms;

@@ -5,9 +5,11 @@
  * One line per pin: the process that opened its daxpin file, the handle,
  * the state, the file (device:inode and path), the range, and for a
  * recalled pin how long until it is revoked - which is why a truncate of
- * that file is waiting. Pins that ended while someone else (an RDMA
- * registration) still holds their pages are listed as "draining": a
- * layout change of their file waits for those references.
+ * that file is waiting - and how daxpin exposes it to devices: the VMAs
+ * of its mapping (what a pinning registration holds) and its dma-bufs.
+ * Pins that ended while someone else (an RDMA registration) still holds
+ * their pages are listed as "draining": a layout change of their file
+ * waits for those references.
  */
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
@@ -93,7 +95,8 @@ static void daxpin_show_pin(struct seq_file *m, pid_t pid,
 		   (long long)left_ms, reason,
 		   sizeof(*pin) + READ_ONCE(pin->runs_size));
 	seq_path(m, &dinode->lease_file->f_path, " \t\n\\");
-	seq_printf(m, " %llu\n", daxpin_pin_age_ms(pin, now));
+	seq_printf(m, " %llu %d %u\n", daxpin_pin_age_ms(pin, now),
+		   atomic_read(&pin->nr_vmas), READ_ONCE(pin->nr_dmabufs));
 }
 
 static int daxpin_proc_show(struct seq_file *m, void *v)
@@ -102,7 +105,7 @@ static int daxpin_proc_show(struct seq_file *m, void *v)
 	struct daxpin_ctx *ctx;
 	unsigned long handle;
 
-	seq_puts(m, "pid     handle state     dev:ino offset length access deadline_left_ms revoke_reason mem_bytes path age_ms\n");
+	seq_puts(m, "pid     handle state     dev:ino offset length access deadline_left_ms revoke_reason mem_bytes path age_ms vmas dmabufs\n");
 	/*
 	 * The xa_lock keeps every pin found alive (UNPIN removes the handle
 	 * under it) and waits for nothing: a PIN in progress holds only a
@@ -160,7 +163,7 @@ void daxpin_ctx_show_fdinfo(struct seq_file *m, struct daxpin_ctx *ctx)
 	xa_for_each(&ctx->pins, handle, pin) {
 		inode = pin->dinode->inode;
 		spin_lock(&pin->dinode->lock);
-		seq_printf(m, "daxpin-pin:\thandle=%u dev=%u:%u ino=%llu offset=%#llx length=%#llx access=%s state=%s deadline_left_ms=%lld revoke_reason=%u age_ms=%llu\n",
+		seq_printf(m, "daxpin-pin:\thandle=%u dev=%u:%u ino=%llu offset=%#llx length=%#llx access=%s state=%s deadline_left_ms=%lld revoke_reason=%u age_ms=%llu vmas=%d dmabufs=%u\n",
 			   pin->handle, MAJOR(inode->i_sb->s_dev),
 			   MINOR(inode->i_sb->s_dev), (u64)inode->i_ino,
 			   (u64)pin->it.start << PAGE_SHIFT,
@@ -168,7 +171,9 @@ void daxpin_ctx_show_fdinfo(struct seq_file *m, struct daxpin_ctx *ctx)
 			   pin->flags & DAXPIN_PIN_WRITE ? "rw" : "ro",
 			   daxpin_state_name(pin->state),
 			   (long long)daxpin_pin_left_ms(pin, now),
-			   pin->revoke_reason, daxpin_pin_age_ms(pin, now));
+			   pin->revoke_reason, daxpin_pin_age_ms(pin, now),
+			   atomic_read(&pin->nr_vmas),
+			   READ_ONCE(pin->nr_dmabufs));
 		spin_unlock(&pin->dinode->lock);
 	}
 	xa_unlock(&ctx->pins);

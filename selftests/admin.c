@@ -26,6 +26,8 @@ struct fdinfo_pin {
 	unsigned int handle, maj, min, reason;
 	unsigned long long ino, off, len, age_ms;
 	long long left_ms;
+	int vmas;
+	unsigned int dmabufs;
 	char access[8], state[16];
 };
 
@@ -64,11 +66,12 @@ static int read_fdinfo(int fd, struct fdinfo *fi)
 			have |= 4;
 		} else if (!strncmp(line, "daxpin-pin:\t", 12)) {
 			if (fi->nr_lines < 8 &&
-			    sscanf(line, "daxpin-pin:\thandle=%u dev=%u:%u ino=%llu offset=%llx length=%llx access=%7s state=%15s deadline_left_ms=%lld revoke_reason=%u age_ms=%llu%n",
+			    sscanf(line, "daxpin-pin:\thandle=%u dev=%u:%u ino=%llu offset=%llx length=%llx access=%7s state=%15s deadline_left_ms=%lld revoke_reason=%u age_ms=%llu vmas=%d dmabufs=%u%n",
 				   &p->handle, &p->maj, &p->min, &p->ino,
 				   &p->off, &p->len, p->access, p->state,
 				   &p->left_ms, &p->reason, &p->age_ms,
-				   &end) == 11 && !line[end])
+				   &p->vmas, &p->dmabufs, &end) == 13 &&
+			    !line[end])
 				fi->nr_lines++;
 			else
 				fi->bad_lines++;
@@ -190,6 +193,94 @@ TEST_F(admin, fdinfo_lists_own_pins)
 	ASSERT_EQ(0, read_fdinfo(self->dfd, &fi));
 	EXPECT_EQ(0u, fi.pins);
 	EXPECT_EQ(0, fi.nr_lines);
+}
+
+/* fdinfo's vmas and dmabufs of one pin, -1 each if it is not listed. */
+static void fdinfo_exposure(struct __test_metadata *_metadata, int dfd,
+			    unsigned int handle, int *vmas, int *dmabufs)
+{
+	const struct fdinfo_pin *p;
+	struct fdinfo fi;
+
+	*vmas = -1;
+	*dmabufs = -1;
+	ASSERT_EQ(0, read_fdinfo(dfd, &fi));
+	EXPECT_EQ(0, fi.bad_lines);
+	p = fdinfo_find(&fi, handle);
+	ASSERT_NE(NULL, p);
+	*vmas = p->vmas;
+	*dmabufs = (int)p->dmabufs;
+}
+
+/*
+ * How daxpin exposes a pin: fdinfo counts the VMAs mapping it now (split
+ * ones too, a child's copy not: it maps nothing) and its dma-bufs.
+ */
+TEST_F(admin, fdinfo_counts_mappings_and_dmabufs)
+{
+	int vmas, dmabufs, pipefd[2], status, buf_fd;
+	struct daxpin_pin pin;
+	pid_t child;
+	char *p;
+
+	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, 0, 4 * PAGE,
+			       DAXPIN_PIN_WRITE, LONG_DEADLINE, &pin));
+	fdinfo_exposure(_metadata, self->dfd, pin.out_handle, &vmas, &dmabufs);
+	EXPECT_EQ(0, vmas);
+	EXPECT_EQ(0, dmabufs);
+
+	p = daxpin_map(self->dfd, pin.out_handle, 0, 4 * PAGE,
+		       PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, p);
+	fdinfo_exposure(_metadata, self->dfd, pin.out_handle, &vmas, &dmabufs);
+	EXPECT_EQ(1, vmas);
+	/* Split in three. */
+	ASSERT_EQ(0, mprotect(p + PAGE, PAGE, PROT_READ));
+	fdinfo_exposure(_metadata, self->dfd, pin.out_handle, &vmas, &dmabufs);
+	EXPECT_EQ(3, vmas);
+
+	/*
+	 * A child's copy of the mapping is not counted: it maps nothing.
+	 * 7.2 refuses MADV_DOFORK on the pin's mapping (VM_PFNMAP from 6.15
+	 * on, driver/compat.h): no copy to count there.
+	 */
+	if (madvise(p, 4 * PAGE, MADV_DOFORK)) {
+		ASSERT_EQ(EINVAL, errno);
+		TH_LOG("MADV_DOFORK refused: no child's copy to count");
+	} else {
+		ASSERT_EQ(0, pipe(pipefd));
+		child = fork();
+		ASSERT_LE(0, child);
+		if (child == 0) {
+			char c;
+
+			close(pipefd[1]);
+			_exit(read(pipefd[0], &c, 1) == 0 ? 0 : 1);
+		}
+		close(pipefd[0]);
+		fdinfo_exposure(_metadata, self->dfd, pin.out_handle, &vmas,
+				&dmabufs);
+		EXPECT_EQ(3, vmas);
+		close(pipefd[1]);
+		ASSERT_EQ(child, waitpid(child, &status, 0));
+		EXPECT_EQ(0, status);
+	}
+
+	ASSERT_EQ(0, munmap(p, 4 * PAGE));
+	fdinfo_exposure(_metadata, self->dfd, pin.out_handle, &vmas, &dmabufs);
+	EXPECT_EQ(0, vmas);
+
+	buf_fd = daxpin_export_dmabuf(self->dfd, pin.out_handle, 0, 2 * PAGE,
+				      DAXPIN_EXPORT_DMABUF_CLOEXEC);
+	ASSERT_LE(0, buf_fd) TH_LOG("export: %s", strerror(-buf_fd));
+	fdinfo_exposure(_metadata, self->dfd, pin.out_handle, &vmas, &dmabufs);
+	EXPECT_EQ(0, vmas);
+	EXPECT_EQ(1, dmabufs);
+	/* The last reference goes with the close (its fput runs before). */
+	close(buf_fd);
+	fdinfo_exposure(_metadata, self->dfd, pin.out_handle, &vmas, &dmabufs);
+	EXPECT_EQ(0, dmabufs);
+	ASSERT_EQ(0, unpin(self->dfd, pin.out_handle));
 }
 
 /*
@@ -643,13 +734,13 @@ static const char py_pins[] =
 	"    v = [p[k] for k in ('pid', 'command', 'handle', 'state',\n"
 	"         'access', 'dev', 'inode', 'start', 'end', 'length',\n"
 	"         'deadline_left_ms', 'age_ms', 'revoke_reason',\n"
-	"         'mem_bytes', 'path')]\n"
+	"         'mem_bytes', 'via', 'vmas', 'dmabufs', 'path')]\n"
 	"    print(' '.join('null' if x is None else str(x) for x in v))\n";
 
 struct ctl_pin {
 	int pid;
-	char command[32], state[16], access[8], dev[32], left[32];
-	unsigned int handle, reason;
+	char command[32], state[16], access[8], dev[32], left[32], via[16];
+	unsigned int handle, reason, vmas, dmabufs;
 	unsigned long long ino, start, end, length, age, mem;
 	char path[4096];
 };
@@ -664,11 +755,12 @@ static int parse_ctl_pins(char *buf, struct ctl_pin *p, int max)
 	     line = strtok_r(NULL, "\n", &save)) {
 		if (n == max)
 			return -1;
-		if (sscanf(line, "%d %31s %u %15s %7s %31s %llu %llu %llu %llu %31s %llu %u %llu %4095s",
+		if (sscanf(line, "%d %31s %u %15s %7s %31s %llu %llu %llu %llu %31s %llu %u %llu %15s %u %u %4095s",
 			   &p[n].pid, p[n].command, &p[n].handle, p[n].state,
 			   p[n].access, p[n].dev, &p[n].ino, &p[n].start,
 			   &p[n].end, &p[n].length, p[n].left, &p[n].age,
-			   &p[n].reason, &p[n].mem, p[n].path) != 15)
+			   &p[n].reason, &p[n].mem, p[n].via, &p[n].vmas,
+			   &p[n].dmabufs, p[n].path) != 18)
 			return -1;
 		n++;
 	}
@@ -709,7 +801,8 @@ TEST_F(admin, daxpinctl_json_lists_pins)
 	struct ctl_pin cp[4];
 	struct daxpin_pin a, b;
 	const char *why;
-	int n, status, i;
+	int n, status, i, buf_fd;
+	void *map;
 
 	snprintf(pidstr, sizeof(pidstr), "%d", getpid());
 	if (access("/usr/bin/python3", X_OK))
@@ -730,6 +823,31 @@ TEST_F(admin, daxpinctl_json_lists_pins)
 		      b.out_handle, 16 * PAGE, 3 * PAGE, "ro", "active");
 	EXPECT_STREQ("null", cp[0].left);
 	EXPECT_EQ(0u, cp[0].reason);
+	for (i = 0; i < 2; i++) {
+		EXPECT_STREQ("-", cp[i].via);
+		EXPECT_EQ(0u, cp[i].vmas);
+		EXPECT_EQ(0u, cp[i].dmabufs);
+	}
+
+	/* a mapped, b exported: how each reaches a device. */
+	map = daxpin_map(self->dfd, a.out_handle, 0, PAGE, PROT_READ);
+	ASSERT_NE(NULL, map);
+	buf_fd = daxpin_export_dmabuf(self->dfd, b.out_handle, 0, PAGE,
+				      DAXPIN_EXPORT_DMABUF_CLOEXEC);
+	ASSERT_LE(0, buf_fd) TH_LOG("export: %s", strerror(-buf_fd));
+	status = daxpinctl_json(self->path, args, py_pins, out, sizeof(out),
+				&why);
+	ASSERT_EQ(0, status) TH_LOG("%s: %s", why, out);
+	ASSERT_EQ(2, parse_ctl_pins(out, cp, 4)) TH_LOG("daxpinctl: %s", out);
+	i = cp[0].handle == a.out_handle ? 0 : 1;
+	EXPECT_STREQ("map", cp[i].via);
+	EXPECT_EQ(1u, cp[i].vmas);
+	EXPECT_EQ(0u, cp[i].dmabufs);
+	EXPECT_STREQ("dmabuf", cp[1 - i].via);
+	EXPECT_EQ(0u, cp[1 - i].vmas);
+	EXPECT_EQ(1u, cp[1 - i].dmabufs);
+	close(buf_fd);
+	ASSERT_EQ(0, munmap(map, PAGE));
 
 	/* Unpinned: gone from the listing. */
 	ASSERT_EQ(0, unpin(self->dfd, a.out_handle));
@@ -815,9 +933,9 @@ TEST_F(admin, daxpinctl_status_json)
 		"print(d['module']['loaded'], d['parameters']['max_pins'],\n"
 		"      d['parameters']['default_deadline_ms'],\n"
 		"      d['device']['mode'], d['device']['exists'],\n"
-		"      'null' if m is None else m)\n";
+		"      'null' if m is None else m, d['module']['version'])\n";
 	char *args[] = { "status", "--json", NULL };
-	char out[4096], want[256], limit[32];
+	char out[4096], want[256], limit[32], version[64];
 	struct rlimit rl;
 	struct stat st;
 	const char *why;
@@ -827,15 +945,19 @@ TEST_F(admin, daxpinctl_status_json)
 		SKIP(return, "no python3 to parse daxpinctl's JSON");
 	ASSERT_EQ(0, stat(DAXPIN_DEVICE_PATH, &st));
 	ASSERT_EQ(0, getrlimit(RLIMIT_MEMLOCK, &rl));
+	/* MODULE_VERSION, dkms.conf's release (the host tests compare). */
+	ASSERT_LT(0, read_small_file("/sys/module/daxpin/version", version,
+				     sizeof(version)));
+	version[strcspn(version, "\n")] = 0;
 	if (rl.rlim_cur == RLIM_INFINITY)
 		snprintf(limit, sizeof(limit), "null");
 	else
 		snprintf(limit, sizeof(limit), "%llu",
 			 (unsigned long long)rl.rlim_cur);
-	snprintf(want, sizeof(want), "True %ld %ld %04o True %s\n",
+	snprintf(want, sizeof(want), "True %ld %ld %04o True %s %s\n",
 		 module_param_read("max_pins"),
 		 module_param_read("default_deadline_ms"),
-		 st.st_mode & 07777, limit);
+		 st.st_mode & 07777, limit, version);
 	status = daxpinctl_json(self->path, args, py_status, out, sizeof(out),
 				&why);
 	ASSERT_EQ(0, status) TH_LOG("%s: %s", why, out);

@@ -57,13 +57,15 @@ struct pin {
 	unsigned int reason;
 	unsigned long long mem_bytes;
 	long long age_ms;		/* -1: not in this module's listing */
+	long long vmas, dmabufs;	/* -1: not in this module's listing */
 	char *path;
 };
 
 enum col {
 	COL_PID, COL_COMMAND, COL_HANDLE, COL_STATE, COL_ACCESS, COL_DEV,
 	COL_INODE, COL_START, COL_END, COL_LENGTH, COL_DEADLINE, COL_AGE,
-	COL_REASON, COL_MEM, COL_PATH, NR_COLS
+	COL_REASON, COL_MEM, COL_VIA, COL_VMAS, COL_DMABUFS, COL_PATH,
+	NR_COLS
 };
 
 static const struct {
@@ -86,12 +88,15 @@ static const struct {
 	[COL_AGE] = { "AGE", "age_ms", true, "time since the pin was made (JSON: ms)" },
 	[COL_REASON] = { "REASON", "revoke_reason", true, "why it was revoked (enum daxpin_revoke_reason; 0: not revoked)" },
 	[COL_MEM] = { "MEM", "mem_bytes", true, "kernel memory the pin takes, in bytes" },
+	[COL_VIA] = { "VIA", "via", false, "how daxpin exposes the pin to devices: map (its mapping is mapped: a pinning registration can hold it), dmabuf (exported), map+dmabuf, or - (neither: unregistered, or registered by ODP through the file's own mapping, which daxpin does not see)" },
+	[COL_VMAS] = { "VMAS", "vmas", true, "VMAs mapping the pin now, in any process" },
+	[COL_DMABUFS] = { "DMABUFS", "dmabufs", true, "dma-bufs exporting the pin now" },
 	[COL_PATH] = { "PATH", "path", false, "the pinned file" },
 };
 
 static const enum col default_cols[] = {
 	COL_PID, COL_COMMAND, COL_HANDLE, COL_STATE, COL_ACCESS, COL_START,
-	COL_LENGTH, COL_DEADLINE, COL_AGE, COL_PATH,
+	COL_LENGTH, COL_DEADLINE, COL_AGE, COL_VIA, COL_PATH,
 };
 
 static enum col out_cols[NR_COLS * 2];
@@ -164,13 +169,17 @@ static void unescape(char *s)
 
 enum field {
 	F_PID, F_HANDLE, F_STATE, F_DEVINO, F_OFFSET, F_LENGTH, F_ACCESS,
-	F_LEFT, F_REASON, F_MEM, F_PATH, F_AGE, NR_FIELDS
+	F_LEFT, F_REASON, F_MEM, F_PATH, F_AGE, F_VMAS, F_DMABUFS, NR_FIELDS
 };
 
 static const char *const field_names[NR_FIELDS] = {
 	"pid", "handle", "state", "dev:ino", "offset", "length", "access",
 	"deadline_left_ms", "revoke_reason", "mem_bytes", "path", "age_ms",
+	"vmas", "dmabufs",
 };
+
+/* Columns appended after the first release: an older module lacks them. */
+#define F_FIRST_OPTIONAL F_AGE
 
 #define MAX_TOKENS 64
 
@@ -247,17 +256,17 @@ static struct pin *read_pins(size_t *nr)
 			if (!strcmp(tok[i], field_names[f]))
 				idx[f] = i;
 	for (f = 0; f < NR_FIELDS; f++)
-		if (idx[f] < 0 && f != F_AGE)
+		if (idx[f] < 0 && f < F_FIRST_OPTIONAL)
 			die("%s: no column '%s' in its header", PROC_LISTING,
 			    field_names[f]);
 
 	while (getline(&line, &len, in) >= 0) {
-		struct pin p = { .age_ms = -1 };
+		struct pin p = { .age_ms = -1, .vmas = -1, .dmabufs = -1 };
 		bool ok = true;
 
 		ntok = split(line, tok);
 		for (f = 0; f < NR_FIELDS; f++)
-			if (idx[f] >= ntok && f != F_AGE)
+			if (idx[f] >= ntok && f < F_FIRST_OPTIONAL)
 				ok = false;
 		if (!ok)
 			die("%s: a line with too few columns", PROC_LISTING);
@@ -276,6 +285,10 @@ static struct pin *read_pins(size_t *nr)
 		ok = ok && parse_ull(tok[idx[F_MEM]], &p.mem_bytes);
 		if (ok && idx[F_AGE] >= 0 && idx[F_AGE] < ntok)
 			ok = parse_ll(tok[idx[F_AGE]], &p.age_ms);
+		if (ok && idx[F_VMAS] >= 0 && idx[F_VMAS] < ntok)
+			ok = parse_ll(tok[idx[F_VMAS]], &p.vmas);
+		if (ok && idx[F_DMABUFS] >= 0 && idx[F_DMABUFS] < ntok)
+			ok = parse_ll(tok[idx[F_DMABUFS]], &p.dmabufs);
 		if (!ok)
 			die("%s: a line that does not parse", PROC_LISTING);
 		if (opt_pid >= 0 && p.pid != opt_pid)
@@ -314,6 +327,13 @@ static void fmt_ms(char *buf, size_t len, long long ms)
 	else
 		snprintf(buf, len, "%lldh%02lldm", ms / 3600000,
 			 ms % 3600000 / 60000);
+}
+
+/* No value: @human's placeholder, or JSON's null. Returns false. */
+static bool no_value(char *buf, size_t len, bool human, const char *shown)
+{
+	snprintf(buf, len, "%s", human ? shown : "null");
+	return false;
 }
 
 /*
@@ -358,10 +378,8 @@ static bool col_value(const struct pin *p, enum col c, char *buf, size_t len,
 	case COL_AGE: {
 		long long ms = c == COL_AGE ? p->age_ms : p->deadline_left_ms;
 
-		if (ms < 0) {
-			snprintf(buf, len, human ? "-" : "null");
-			return false;
-		}
+		if (ms < 0)
+			return no_value(buf, len, human, "-");
 		if (human)
 			fmt_ms(buf, len, ms);
 		else
@@ -370,6 +388,21 @@ static bool col_value(const struct pin *p, enum col c, char *buf, size_t len,
 	}
 	case COL_REASON:
 		snprintf(buf, len, "%u", p->reason);
+		break;
+	case COL_VMAS:
+	case COL_DMABUFS: {
+		long long v = c == COL_VMAS ? p->vmas : p->dmabufs;
+
+		if (v < 0)
+			return no_value(buf, len, human, "?");
+		snprintf(buf, len, "%lld", v);
+		break;
+	}
+	case COL_VIA:
+		if (p->vmas < 0 || p->dmabufs < 0)
+			return no_value(buf, len, human, "?");
+		snprintf(buf, len, "%s", p->vmas && p->dmabufs ? "map+dmabuf" :
+			 p->vmas ? "map" : p->dmabufs ? "dmabuf" : "-");
 		break;
 	case COL_MEM:
 		snprintf(buf, len, "%llu", p->mem_bytes);

@@ -61,6 +61,7 @@ bench_fail() {
 	bench_n=$((bench_n + 1)); echo "not ok $bench_n $*" >> "$out/bench.tap"
 	say "FAIL: $*"
 }
+bench_skip() { bench_n=$((bench_n + 1)); echo "ok $bench_n # SKIP $*" >> "$out/bench.tap"; }
 bench_check() { # bench_check DESCRIPTION COMMAND...
 	local what=$1 log
 	shift
@@ -68,6 +69,34 @@ bench_check() { # bench_check DESCRIPTION COMMAND...
 		bench_fail "$what"; printf '%s\n' "$log" | sed 's/^/[guest]   /' > /dev/console
 		return 1
 	fi
+}
+
+# open_daxpin_as SETPRIV-OPTION...: open /dev/daxpin as uid 65534.
+open_daxpin_as() {
+	setpriv --reuid=65534 --regid=65534 "$@" -- sh -c 'exec 3<> /dev/daxpin' 2>&1
+}
+
+# udev_rule_check: see its caller; prints what it saw, fails on a mismatch.
+udev_rule_check() {
+	local saved gid st rc=0
+	gid=$(getent group rdma | cut -d: -f3)
+	[ -n "$gid" ] || { echo "no group rdma (rdma-core's packages create it)"; return 1; }
+	saved=$(stat -c '%a %g' /dev/daxpin)
+	mkdir -p /run/udev/rules.d
+	cp "$top/packaging/udev/60-daxpin.rules" /run/udev/rules.d/
+	udevadm test --action=add /sys/class/misc/daxpin > /tmp/udev-test.log 2>&1 ||
+		{ tail -20 /tmp/udev-test.log; rc=1; }
+	st=$(stat -c '%a %G' /dev/daxpin)
+	echo "/dev/daxpin after udevadm test: mode $st (was ${saved% *}, gid ${saved#* })"
+	[ "$st" = "660 rdma" ] || rc=1
+	open_daxpin_as --groups="$gid" || { echo "uid 65534 in group rdma cannot open it"; rc=1; }
+	if open_daxpin_as --clear-groups > /dev/null; then
+		echo "uid 65534 outside group rdma opened it"; rc=1
+	fi
+	rm -f /run/udev/rules.d/60-daxpin.rules
+	chmod "${saved% *}" /dev/daxpin
+	chgrp "${saved#* }" /dev/daxpin
+	return $rc
 }
 
 mkdir -p /dev/pts /dev/shm
@@ -288,6 +317,17 @@ benchmark)
 	echo "${PIPESTATUS[0]}" > "$out/benchmark.status"
 	;;
 check)
+	# The packaged udev rule, applied by the system's udev to the real
+	# device: group rdma and mode 0660, and then a user in rdma opens
+	# /dev/daxpin and one outside it cannot. The node's mode and group
+	# go back afterwards (the selftests expect the module's dev_mode).
+	if command -v udevadm > /dev/null && command -v setpriv > /dev/null; then
+		say "applying packaging/udev/60-daxpin.rules"
+		bench_check "udev applies 60-daxpin.rules to /dev/daxpin: group rdma, mode 0660; a member of rdma opens it, a non-member cannot" \
+			udev_rule_check
+	else
+		bench_skip "udev rule: no udevadm or setpriv on this machine"
+	fi
 	# libdaxpin's own tests (userlib/test, built by the host's run of
 	# them), here with the device: none may fail, and none may skip.
 	if [ -x "$top/build/userlib/test/device" ]; then
