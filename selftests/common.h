@@ -184,8 +184,6 @@ static inline int ioctl_err(int fd, unsigned long cmd, void *arg)
 	return ioctl(fd, cmd, arg) ? -errno : 0;
 }
 
-#endif
-
 /* ---- pins ---------------------------------------------------------- */
 #include <poll.h>
 #include <signal.h>
@@ -683,3 +681,66 @@ static inline long minor_faults(void)
 
 	return getrusage(RUSAGE_SELF, &ru) ? -1 : ru.ru_minflt;
 }
+
+/*
+ * The corruption checks' refill: after blocks were freed, fill the file
+ * system with files @dir/@prefix-N of 'R' until it is full, so that a
+ * stale store into the freed blocks lands in one of them. How many files
+ * (the last one partial), or -ENOMEM.
+ */
+#define REFILL_FILE	(8 * 1024 * 1024UL)
+
+static inline int refill_fs(const char *dir, const char *prefix)
+{
+	char path[4096], *buf = malloc(REFILL_FILE);
+	int i, fd;
+
+	if (!buf)
+		return -ENOMEM;
+	memset(buf, 'R', REFILL_FILE);
+	for (i = 0; i < 1000; i++) {
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "%s/%s-%d", dir, prefix, i);
+		fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+		if (fd < 0)
+			break;
+		n = write(fd, buf, REFILL_FILE);
+		fsync(fd);
+		close(fd);
+		if (n < (ssize_t)REFILL_FILE)
+			break;
+	}
+	free(buf);
+	return i + 1;
+}
+
+/* How often @needle (@len bytes) is in the refill files; removes them. */
+static inline long refill_scan_and_remove(const char *dir, const char *prefix,
+					  int nfiles, const void *needle,
+					  size_t len)
+{
+	char path[4096], *buf = malloc(REFILL_FILE);
+	long hits = 0;
+	int i, fd;
+
+	for (i = 0; buf && i < nfiles; i++) {
+		ssize_t n;
+		char *p;
+
+		snprintf(path, sizeof(path), "%s/%s-%d", dir, prefix, i);
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, REFILL_FILE);
+		close(fd);
+		unlink(path);
+		for (p = buf; n > 0 && (p = memmem(p, buf + n - p, needle, len));
+		     p += len)
+			hits++;
+	}
+	free(buf);
+	return hits;
+}
+
+#endif /* DAXPIN_SELFTEST_COMMON_H */

@@ -40,14 +40,13 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <sys/statvfs.h>
-#include <infiniband/verbs.h>
 
 #include "kselftest_harness.h"
 #include "common.h"
+#include "verbs.h"
 #include "importer/daxpin_test_importer.h"
 
 #define FILE_SIZE	(4 * 1024 * 1024UL)
-#define REFILL_FILE	(8 * 1024 * 1024UL)
 #define ITERATIONS	3
 #define DEADLINE_MS	100
 #define PROMPT_MS	10000
@@ -65,16 +64,10 @@ static const char device_word[] = "dmabuf-w";
 
 /* The soft-RoCE side: two connected RC QPs, A writes into B's MRs. */
 struct verbs {
-	struct ibv_context *ctx;
-	struct ibv_pd *pd;
-	struct ibv_cq *cq;
+	struct verbs_port vp;
 	struct ibv_qp *qa, *qb;
 	struct ibv_mr *src_mr;
 	char *src;
-	uint8_t port;
-	int gid_index;
-	union ibv_gid gid;
-	enum ibv_mtu mtu;
 };
 
 struct writer {
@@ -150,124 +143,40 @@ static void *device_writer_main(void *arg)
 
 /* ---- the RDMA writer ---------------------------------------------- */
 
-/* RESET -> INIT -> RTR -> RTS, connected to @dqpn: 0 or an errno. */
-static int qp_connect(struct verbs *v, struct ibv_qp *qp, uint32_t dqpn)
-{
-	struct ibv_qp_attr a = {
-		.qp_state = IBV_QPS_RESET,
-	};
-	int ret;
-
-	ret = ibv_modify_qp(qp, &a, IBV_QP_STATE);
-	if (ret)
-		return ret;
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_INIT;
-	a.port_num = v->port;
-	a.qp_access_flags = IBV_ACCESS_REMOTE_WRITE;
-	ret = ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_PKEY_INDEX |
-			    IBV_QP_PORT | IBV_QP_ACCESS_FLAGS);
-	if (ret)
-		return ret;
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_RTR;
-	a.path_mtu = v->mtu;
-	a.dest_qp_num = dqpn;
-	a.max_dest_rd_atomic = 1;
-	a.min_rnr_timer = 12;
-	a.ah_attr.is_global = 1;
-	a.ah_attr.grh.dgid = v->gid;
-	a.ah_attr.grh.sgid_index = v->gid_index;
-	a.ah_attr.grh.hop_limit = 64;
-	a.ah_attr.port_num = v->port;
-	ret = ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_AV |
-			    IBV_QP_PATH_MTU | IBV_QP_DEST_QPN |
-			    IBV_QP_RQ_PSN | IBV_QP_MAX_DEST_RD_ATOMIC |
-			    IBV_QP_MIN_RNR_TIMER);
-	if (ret)
-		return ret;
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_RTS;
-	a.timeout = 14;
-	a.retry_cnt = 7;
-	a.rnr_retry = 7;
-	a.max_rd_atomic = 1;
-	return ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_TIMEOUT |
-			     IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
-			     IBV_QP_SQ_PSN | IBV_QP_MAX_QP_RD_ATOMIC);
-}
-
 /*
- * Reset both QPs and connect them again: 0 or an errno. rxe on 6.12 now
+ * Reset both QPs and connect them again: 0 or -errno. rxe on 6.12 now
  * and then refuses a transition right after an error (EINVAL, once in
  * hundreds of resets): try again a few times.
  */
 static int verbs_connect(struct verbs *v)
 {
+	static const struct verbs_rc rc = {
+		.timeout = 14, .retry_cnt = 7, .rd_atomic = 1,
+		.access = IBV_ACCESS_REMOTE_WRITE,
+	};
 	int ret, tries = 10;
 
 	do {
-		ret = qp_connect(v, v->qa, v->qb->qp_num) ?:
-		      qp_connect(v, v->qb, v->qa->qp_num);
+		ret = verbs_rc_connect(&v->vp, v->qa, v->qb->qp_num,
+				       &v->vp.gid, &rc) ?:
+		      verbs_rc_connect(&v->vp, v->qb, v->qa->qp_num,
+				       &v->vp.gid, &rc);
 		if (ret)
 			usleep(10000);
 	} while (ret && --tries);
 	return ret;
 }
 
-static struct ibv_qp *rc_qp(struct verbs *v)
-{
-	struct ibv_qp_init_attr attr = {
-		.send_cq = v->cq,
-		.recv_cq = v->cq,
-		.cap = {
-			.max_send_wr = RDMA_DEPTH,
-			.max_recv_wr = 1,
-			.max_send_sge = 1,
-			.max_recv_sge = 1,
-		},
-		.qp_type = IBV_QPT_RC,
-	};
-
-	return ibv_create_qp(v->pd, &attr);
-}
-
 /* Open DAXPIN_RDMA_DEV and connect two QPs: 0 or a message. */
 static const char *verbs_open(struct verbs *v)
 {
-	const char *name = env_or_die("DAXPIN_RDMA_DEV");
-	struct ibv_device **list = ibv_get_device_list(NULL);
-	struct ibv_port_attr pattr;
-	struct ibv_gid_entry e;
 	size_t i;
 
-	for (i = 0; list && list[i]; i++)
-		if (!strcmp(ibv_get_device_name(list[i]), name))
-			v->ctx = ibv_open_device(list[i]);
-	if (list)
-		ibv_free_device_list(list);
-	if (!v->ctx)
-		return "the RDMA device is missing or cannot be opened";
-	v->port = 1;
-	if (ibv_query_port(v->ctx, v->port, &pattr) ||
-	    pattr.state != IBV_PORT_ACTIVE)
-		return "the RDMA port is not active";
-	v->mtu = pattr.active_mtu;
-	/* The first RoCE v2 GID, else index 0. */
-	for (i = 0; i < (size_t)pattr.gid_tbl_len; i++)
-		if (!ibv_query_gid_ex(v->ctx, v->port, i, &e, 0) &&
-		    e.gid_type == IBV_GID_TYPE_ROCE_V2)
-			break;
-	v->gid_index = i < (size_t)pattr.gid_tbl_len ? (int)i : 0;
-	if (ibv_query_gid(v->ctx, v->port, v->gid_index, &v->gid))
-		return "no GID";
-	v->pd = ibv_alloc_pd(v->ctx);
-	v->cq = v->pd ? ibv_create_cq(v->ctx, 2 * RDMA_DEPTH, NULL, NULL, 0) :
-			NULL;
-	if (!v->cq)
-		return "cannot allocate a PD and a CQ";
-	v->qa = rc_qp(v);
-	v->qb = rc_qp(v);
+	if (verbs_port_open(&v->vp, env_or_die("DAXPIN_RDMA_DEV"),
+			    2 * RDMA_DEPTH, false, 5000))
+		return "the RDMA device's port 1, active with a RoCE v2 GID, with a PD and a CQ";
+	v->qa = verbs_rc_qp(&v->vp, RDMA_DEPTH);
+	v->qb = verbs_rc_qp(&v->vp, RDMA_DEPTH);
 	if (!v->qa || !v->qb || verbs_connect(v))
 		return "cannot connect two RC QPs";
 	v->src = mmap(NULL, RDMA_CHUNK, PROT_READ | PROT_WRITE,
@@ -278,7 +187,7 @@ static const char *verbs_open(struct verbs *v)
 	}
 	for (i = 0; i < RDMA_CHUNK; i += 16)
 		memcpy(v->src + i, writer_pattern, 16);
-	v->src_mr = ibv_reg_mr(v->pd, v->src, RDMA_CHUNK, IBV_ACCESS_LOCAL_WRITE);
+	v->src_mr = ibv_reg_mr(v->vp.pd, v->src, RDMA_CHUNK, IBV_ACCESS_LOCAL_WRITE);
 	return v->src_mr ? NULL : "cannot register the source buffer";
 }
 
@@ -292,29 +201,15 @@ static void verbs_close(struct verbs *v)
 		ibv_destroy_qp(v->qa);
 	if (v->qb)
 		ibv_destroy_qp(v->qb);
-	if (v->cq)
-		ibv_destroy_cq(v->cq);
-	if (v->pd)
-		ibv_dealloc_pd(v->pd);
-	if (v->ctx)
-		ibv_close_device(v->ctx);
+	verbs_port_close(&v->vp);
 }
 
+/* The address and key of the MR as it was registered, always. */
 static int post_write(struct writer *w, size_t off)
 {
-	struct ibv_sge sge = {
-		.addr = (uintptr_t)w->v->src, .length = RDMA_CHUNK,
-		.lkey = w->v->src_mr->lkey,
-	};
-	struct ibv_send_wr wr = {
-		.sg_list = &sge, .num_sge = 1, .opcode = IBV_WR_RDMA_WRITE,
-		.send_flags = IBV_SEND_SIGNALED,
-	}, *bad = NULL;
-
-	/* The address and key of the MR as it was registered, always. */
-	wr.wr.rdma.remote_addr = (uintptr_t)w->map + off;
-	wr.wr.rdma.rkey = w->rkey;
-	return ibv_post_send(w->v->qa, &wr, &bad);
+	return verbs_post_rdma(w->v->qa, IBV_WR_RDMA_WRITE, 0, w->v->src_mr,
+			       w->v->src, RDMA_CHUNK,
+			       (uintptr_t)w->map + off, w->rkey);
 }
 
 /*
@@ -340,7 +235,7 @@ static void *rdma_writer_main(void *arg)
 			off = (off + RDMA_CHUNK + (w->odp ? 0 : 16)) %
 			      (w->len - RDMA_CHUNK);
 		}
-		n = ibv_poll_cq(w->v->cq, RDMA_DEPTH, wc);
+		n = ibv_poll_cq(w->v->vp.cq, RDMA_DEPTH, wc);
 		if (n < 0) {
 			w->error = EIO;
 			break;
@@ -368,7 +263,7 @@ static void *rdma_writer_main(void *arg)
 		if (reset && !inflight) {
 			n = verbs_connect(w->v);
 			if (n) {
-				w->error = n;
+				w->error = -n;
 				break;
 			}
 			w->resets++;
@@ -376,63 +271,6 @@ static void *rdma_writer_main(void *arg)
 		}
 	}
 	return NULL;
-}
-
-/* Fill the file system with files of 'R' until it is full. */
-static int refill(const char *dir, int *nfiles)
-{
-	char path[4096], *buf = malloc(REFILL_FILE);
-	int i, fd;
-
-	if (!buf)
-		return -ENOMEM;
-	memset(buf, 'R', REFILL_FILE);
-	for (i = 0; i < 1000; i++) {
-		ssize_t n;
-
-		snprintf(path, sizeof(path), "%s/refill-%d", dir, i);
-		fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
-		if (fd < 0)
-			break;
-		n = write(fd, buf, REFILL_FILE);
-		fsync(fd);
-		close(fd);
-		if (n < (ssize_t)REFILL_FILE)
-			break;
-	}
-	*nfiles = i + 1;
-	free(buf);
-	return 0;
-}
-
-/*
- * Count the writer's pattern (@needle, @len bytes) in the refill files;
- * remove them.
- */
-static long scan_and_remove(const char *dir, int nfiles, const char *needle,
-			    size_t len)
-{
-	char path[4096], *buf = malloc(REFILL_FILE);
-	long hits = 0;
-	int i, fd;
-
-	for (i = 0; buf && i < nfiles; i++) {
-		ssize_t n;
-		char *p;
-
-		snprintf(path, sizeof(path), "%s/refill-%d", dir, i);
-		fd = open(path, O_RDONLY);
-		if (fd < 0)
-			continue;
-		n = read(fd, buf, REFILL_FILE);
-		close(fd);
-		unlink(path);
-		for (p = buf; n > 0 && (p = memmem(p, buf + n - p, needle, len));
-		     p += len)
-			hits++;
-	}
-	free(buf);
-	return hits;
 }
 
 /* DAXPIN_TEST_ITERATIONS, or 0 with *@seconds from DAXPIN_TEST_SECONDS. */
@@ -561,11 +399,11 @@ TEST_F_TIMEOUT(corruption, no_stale_store_lands_elsewhere, 600)
 		const uint32_t need = IBV_ODP_SUPPORT_WRITE;
 
 		memset(&dattr, 0, sizeof(dattr));
-		ASSERT_EQ(0, ibv_query_device_ex(self->v.ctx, NULL, &dattr));
+		ASSERT_EQ(0, ibv_query_device_ex(self->v.vp.ctx, NULL, &dattr));
 		if (!(dattr.odp_caps.general_caps & IBV_ODP_SUPPORT) ||
 		    (dattr.odp_caps.per_transport_caps.rc_odp_caps & need) != need)
 			SKIP(return, NO_MAP_REGISTRATION ", and the RDMA device has no ODP for RC WRITE");
-		ASSERT_EQ(IBV_MTU_4096, (int)self->v.mtu)
+		ASSERT_EQ(IBV_MTU_4096, (int)self->v.vp.attr.active_mtu)
 			TH_LOG("ODP on rxe needs page-sized packets (bench/guest/init.sh gives the netdev a 9000-byte MTU)");
 		held = false;
 		kind = "RDMA (ODP MR of the file's own mapping)";
@@ -618,7 +456,7 @@ TEST_F_TIMEOUT(corruption, no_stale_store_lands_elsewhere, 600)
 			     odp ? ffd : dfd, odp ? 0 : p.out_mmap_offset);
 		ASSERT_NE(MAP_FAILED, w.map);
 		if (variant->rdma) {
-			mr = ibv_reg_mr(self->v.pd, w.map, FILE_SIZE,
+			mr = ibv_reg_mr(self->v.vp.pd, w.map, FILE_SIZE,
 					IBV_ACCESS_LOCAL_WRITE |
 					IBV_ACCESS_REMOTE_WRITE |
 					(odp ? IBV_ACCESS_ON_DEMAND : 0));
@@ -723,7 +561,8 @@ TEST_F_TIMEOUT(corruption, no_stale_store_lands_elsewhere, 600)
 		ASSERT_LE(0, status) TH_LOG("the layout change still waits");
 		EXPECT_EQ(0, WEXITSTATUS(status));
 		/* ... and reused at once, the writer still storing. */
-		ASSERT_EQ(0, refill(self->dir, &nfiles));
+		nfiles = refill_fs(self->dir, "refill");
+		ASSERT_LT(0, nfiles);
 		before = w.faults;
 		usleep(200 * 1000);
 		w.stop = 1;
@@ -735,10 +574,12 @@ TEST_F_TIMEOUT(corruption, no_stale_store_lands_elsewhere, 600)
 		}
 
 		if (variant->dmabuf)
-			hits = scan_and_remove(self->dir, nfiles, device_word, 8);
+			hits = refill_scan_and_remove(self->dir, "refill",
+						      nfiles, device_word, 8);
 		else
-			hits = scan_and_remove(self->dir, nfiles, "daxpin-writer",
-					       13);
+			hits = refill_scan_and_remove(self->dir, "refill",
+						      nfiles, "daxpin-writer",
+						      13);
 		total_hits += hits;
 		if (variant->rdma)
 			TH_LOG("iteration %lu (pin %s under the MR): %lu RDMA WRITEs, %lu refused (%lu after the refill), %lu flushed, %lu QP resets, %d refill files, %ld stale patterns (%ld bytes)",

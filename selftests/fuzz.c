@@ -3101,15 +3101,23 @@ static int parse_proc(void (*fn)(int pid, unsigned int handle))
 		char state[32], access[16];
 		unsigned int handle, maj, min, reason;
 		unsigned long ino, mem;
-		unsigned long long off, len;
+		unsigned long long off, len, age;
 		long long left;
-		int pid, pos = 0;
+		int pid, pos = 0, tail = 0, vmas;
+		unsigned int dmabufs;
 
 		nlines++;
 		if (sscanf(line, "%d %u %31s %u:%u:%lu %llx %llx %15s %lld %u %lu %n",
 			   &pid, &handle, state, &maj, &min, &ino, &off, &len,
 			   access, &left, &reason, &mem, &pos) != 12 || !pos) {
 			fail(C_PRECISE, "%s: malformed line '%s'", cur, line);
+			continue;
+		}
+		/* The escaped path, then the appended columns, nothing more. */
+		if (sscanf(line + pos, "%*s %llu %d %u%n", &age, &vmas, &dmabufs,
+			   &tail) != 3 || line[pos + tail] || vmas < 0) {
+			fail(C_PRECISE, "%s: line '%s' lacks path, age_ms, vmas or dmabufs",
+			     cur, line);
 			continue;
 		}
 		if ((strcmp(state, "active") && strcmp(state, "recalled") &&

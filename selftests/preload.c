@@ -24,13 +24,13 @@
  */
 #include <dirent.h>
 #include <dlfcn.h>
-#include <infiniband/verbs.h>
 #include <linux/capability.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 
 #include "kselftest_harness.h"
 #include "common.h"
+#include "verbs.h"
 
 #define FILE_SIZE	(1024 * 1024UL)
 /* The program maps [MAP_OFF, MAP_OFF + MAP_LEN) of the file. */
@@ -116,71 +116,20 @@ static long first_wrong(const unsigned char *buf, uint64_t pos, size_t len,
 
 /* ---- verbs, for both ends -------------------------------------------- */
 
+/* One end of the loopback: the test's, or the program's. */
 struct end {
-	struct ibv_context *ctx;
-	struct ibv_pd *pd;
-	struct ibv_cq *cq;
+	struct verbs_port vp;
 	struct ibv_qp *qp;
-	struct ibv_port_attr pattr;
-	int gid_index;
-	union ibv_gid gid;
 };
 
-/* The first RoCE v2 GID of port 1, else index 0. */
-static int pick_gid(struct end *e)
-{
-	struct ibv_gid_entry ge;
-	int i;
-
-	for (i = 0; i < e->pattr.gid_tbl_len; i++) {
-		if (ibv_query_gid_ex(e->ctx, 1, i, &ge, 0))
-			continue;
-		if (ge.gid_type == IBV_GID_TYPE_ROCE_V2) {
-			e->gid_index = i;
-			e->gid = ge.gid;
-			return 0;
-		}
-	}
-	e->gid_index = 0;
-	return ibv_query_gid(e->ctx, 1, 0, &e->gid) ? -errno : 0;
-}
-
-/* Device, PD, CQ and an RC QP (RESET) on port 1: 0 or a step's -errno. */
+/* Port 1 of device @name with an RC QP (RESET): 0 or -errno. */
 static int end_open(struct end *e, const char *name)
 {
-	struct ibv_qp_init_attr qa = {
-		.cap = { .max_send_wr = 8, .max_recv_wr = 8,
-			 .max_send_sge = 1, .max_recv_sge = 1 },
-		.qp_type = IBV_QPT_RC,
-	};
-	struct ibv_device **list;
-	int i, n = 0;
+	int ret = verbs_port_open(&e->vp, name, 16, false, 5000);
 
-	list = ibv_get_device_list(&n);
-	if (!list)
-		return -errno;
-	for (i = 0; i < n && !e->ctx; i++)
-		if (!strcmp(ibv_get_device_name(list[i]), name))
-			e->ctx = ibv_open_device(list[i]);
-	ibv_free_device_list(list);
-	if (!e->ctx)
-		return -ENODEV;
-	if (ibv_query_port(e->ctx, 1, &e->pattr))
-		return -EIO;
-	if (e->pattr.state != IBV_PORT_ACTIVE)
-		return -ENETDOWN;
-	i = pick_gid(e);
-	if (i)
-		return i;
-	e->pd = ibv_alloc_pd(e->ctx);
-	if (!e->pd)
-		return -ENOMEM;
-	e->cq = ibv_create_cq(e->ctx, 16, NULL, NULL, 0);
-	if (!e->cq)
-		return -ENOMEM;
-	qa.send_cq = e->cq;
-	qa.recv_cq = e->cq;
-	e->qp = ibv_create_qp(e->pd, &qa);
+	if (ret)
+		return ret;
+	e->qp = verbs_rc_qp(&e->vp, 8);
 	return e->qp ? 0 : -ENOMEM;
 }
 
@@ -188,58 +137,20 @@ static void end_close(struct end *e)
 {
 	if (e->qp)
 		ibv_destroy_qp(e->qp);
-	if (e->cq)
-		ibv_destroy_cq(e->cq);
-	if (e->pd)
-		ibv_dealloc_pd(e->pd);
-	if (e->ctx)
-		ibv_close_device(e->ctx);
-	memset(e, 0, sizeof(*e));
+	verbs_port_close(&e->vp);
+	e->qp = NULL;
 }
 
-/* RESET -> INIT -> RTR -> RTS, to QP @dqpn at @dgid. 0 or -errno. */
+/* Connect to QP @dqpn at @dgid: 0 or -errno. */
 static int end_connect(struct end *e, uint32_t dqpn, const union ibv_gid *dgid)
 {
-	struct ibv_qp_attr a;
-	int ret;
+	static const struct verbs_rc rc = {
+		.timeout = 14, .retry_cnt = 7, .rd_atomic = 1,
+		.access = IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ,
+	};
 
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_INIT;
-	a.port_num = 1;
-	a.qp_access_flags = IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ;
-	ret = ibv_modify_qp(e->qp, &a, IBV_QP_STATE | IBV_QP_PKEY_INDEX |
-			    IBV_QP_PORT | IBV_QP_ACCESS_FLAGS);
-	if (ret)
-		return -ret;
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_RTR;
-	a.path_mtu = e->pattr.active_mtu;
-	a.dest_qp_num = dqpn;
-	a.max_dest_rd_atomic = 1;
-	a.min_rnr_timer = 12;
-	a.ah_attr.is_global = 1;
-	a.ah_attr.grh.dgid = *dgid;
-	a.ah_attr.grh.sgid_index = e->gid_index;
-	a.ah_attr.grh.hop_limit = 64;
-	a.ah_attr.port_num = 1;
-	ret = ibv_modify_qp(e->qp, &a, IBV_QP_STATE | IBV_QP_AV |
-			    IBV_QP_PATH_MTU | IBV_QP_DEST_QPN | IBV_QP_RQ_PSN |
-			    IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER);
-	if (ret)
-		return -ret;
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_RTS;
-	a.timeout = 14;
-	a.retry_cnt = 7;
-	a.rnr_retry = 7;
-	a.max_rd_atomic = 1;
-	ret = ibv_modify_qp(e->qp, &a, IBV_QP_STATE | IBV_QP_TIMEOUT |
-			    IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
-			    IBV_QP_SQ_PSN | IBV_QP_MAX_QP_RD_ATOMIC);
-	return -ret;
+	return verbs_rc_connect(&e->vp, e->qp, dqpn, dgid, &rc);
 }
-
-/* ---- the conversation between the test and the program --------------- */
 
 struct hello {
 	uint32_t qpn;
@@ -460,7 +371,7 @@ static int child_main(const char *call)
 	if (anon == MAP_FAILED)
 		return 14;
 	errno = 0;
-	anon_mr = ibv_reg_mr(e.pd, anon, 16 * PAGE, ACCESS);
+	anon_mr = ibv_reg_mr(e.vp.pd, anon, 16 * PAGE, ACCESS);
 	rep.anon_err = anon_mr ? 0 : errno;
 	rep.anon_daxpin = daxpin_open_here() || count_daxpin_maps();
 	if (anon_mr)
@@ -489,7 +400,7 @@ static int child_main(const char *call)
 	rep.pinned_kb[0] = vm_pinned_kb();
 	rep.addr = (uintptr_t)map + reg_off;
 	errno = 0;
-	mr = child_reg(e.pd, map + reg_off, reg_len, call);
+	mr = child_reg(e.vp.pd, map + reg_off, reg_len, call);
 	rep.reg_err = mr ? 0 : errno;
 	rep.pinned_kb[1] = vm_pinned_kb();
 	rep.qpn = e.qp->qp_num;
@@ -728,7 +639,7 @@ static void rig_setup(struct __test_metadata *_metadata, struct rig *r)
 	r->src = mmap(NULL, WRITE_LEN, PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, r->src);
-	r->src_mr = ibv_reg_mr(r->e.pd, r->src, WRITE_LEN,
+	r->src_mr = ibv_reg_mr(r->e.vp.pd, r->src, WRITE_LEN,
 			       IBV_ACCESS_LOCAL_WRITE);
 	ASSERT_NE(NULL, r->src_mr);
 
@@ -771,7 +682,7 @@ static void start_and_register(struct __test_metadata *_metadata,
 			       bool unaligned, bool nocaps, const char *extra,
 			       struct report *rep)
 {
-	struct hello hello = { .qpn = r->e.qp->qp_num, .gid = r->e.gid };
+	struct hello hello = { .qpn = r->e.qp->qp_num, .gid = r->e.vp.gid };
 	int err;
 
 	err = child_start(&r->c, call, shim ? r->shim : NULL, r->path,
@@ -997,19 +908,10 @@ TEST_F_TIMEOUT(preload, write_lands_and_pointers_stay, 120)
 {
 	size_t reg_len = REG_LEN - (variant->unaligned ? UNALIGNED_TAIL : 0);
 	struct rig *r = &self->r;
-	struct ibv_sge sge = {
-		.addr = (uintptr_t)r->src, .length = WRITE_LEN,
-	};
-	struct ibv_send_wr wr = {
-		.wr_id = 1, .sg_list = &sge, .num_sge = 1,
-		.opcode = IBV_WR_RDMA_WRITE, .send_flags = IBV_SEND_SIGNALED,
-	}, *bad = NULL;
 	unsigned char *file;
 	struct report rep;
 	struct answer ans;
 	struct ibv_wc wc;
-	uint64_t end;
-	int n = 0;
 
 	start_and_register(_metadata, r, variant->call, true,
 			   variant->unaligned, variant->nocaps, NULL, &rep);
@@ -1040,16 +942,12 @@ TEST_F_TIMEOUT(preload, write_lands_and_pointers_stay, 120)
 	EXPECT_EQ(expected_kind(_metadata), rep.kind);
 
 	/* The peer's RDMA WRITE into the program's MR. */
-	ASSERT_EQ(0, end_connect(&r->e, rep.qpn, &r->e.gid));
+	ASSERT_EQ(0, end_connect(&r->e, rep.qpn, &r->e.vp.gid));
 	fill_pat(r->src, WRITE_LEN, WRITE_SEED, MAP_OFF + WRITE_OFF);
-	sge.lkey = r->src_mr->lkey;
-	wr.wr.rdma.remote_addr = rep.raddr;
-	wr.wr.rdma.rkey = rep.rkey;
-	ASSERT_EQ(0, ibv_post_send(r->e.qp, &wr, &bad));
-	end = now_ns() + CQ_TIMEOUT_MS * 1000000ull;
-	while ((n = ibv_poll_cq(r->e.cq, 1, &wc)) == 0 && now_ns() < end)
-		usleep(1000);
-	ASSERT_EQ(1, n) TH_LOG("no completion of the RDMA WRITE");
+	ASSERT_EQ(0, verbs_post_rdma(r->e.qp, IBV_WR_RDMA_WRITE, 1, r->src_mr,
+				     r->src, WRITE_LEN, rep.raddr, rep.rkey));
+	ASSERT_EQ(0, verbs_poll_one(r->e.vp.cq, CQ_TIMEOUT_MS, &wc))
+		TH_LOG("no completion of the RDMA WRITE");
 	ASSERT_EQ(IBV_WC_SUCCESS, (int)wc.status)
 		TH_LOG("RDMA WRITE: %s", ibv_wc_status_str(wc.status));
 

@@ -10,11 +10,11 @@
  *
  * The bench promises the RDMA device: if it is missing, these tests fail.
  */
-#include <infiniband/verbs.h>
 #include <poll.h>
 
 #include "kselftest_harness.h"
 #include "common.h"
+#include "verbs.h"
 #include "libdaxpin-verbs.h"
 
 #define FILE_SIZE	(1024 * 1024UL)
@@ -34,16 +34,10 @@
 			 IBV_ACCESS_REMOTE_READ)
 
 FIXTURE(rdma) {
-	struct ibv_context *ctx;
-	struct ibv_pd *pd;
-	struct ibv_cq *cq;
+	struct verbs_port vp;
 	struct ibv_qp *qa, *qb;
 	struct ibv_mr *mr_file;		/* on the daxpin mapping */
 	struct ibv_mr *mr_anon;		/* on an anonymous buffer */
-	uint8_t port;
-	struct ibv_port_attr pattr;
-	int gid_index;
-	union ibv_gid gid;
 
 	int dfd;
 	int ffd;
@@ -59,52 +53,16 @@ FIXTURE(rdma) {
 	pid_t owner;			/* a process holding an MR */
 };
 
-/* The first RoCE v2 GID of the port, else index 0. */
-static int pick_gid(struct ibv_context *ctx, uint8_t port, int tbl_len,
-		    int *index, union ibv_gid *gid)
-{
-	struct ibv_gid_entry e;
-	int i;
-
-	for (i = 0; i < tbl_len; i++) {
-		if (ibv_query_gid_ex(ctx, port, i, &e, 0))
-			continue;
-		if (e.gid_type == IBV_GID_TYPE_ROCE_V2) {
-			*index = i;
-			*gid = e.gid;
-			return 0;
-		}
-	}
-	*index = 0;
-	return ibv_query_gid(ctx, port, 0, gid) ? -errno : 0;
-}
-
 FIXTURE_SETUP(rdma)
 {
 	const char *name = env_or_die("DAXPIN_RDMA_DEV");
-	struct ibv_device **list;
-	int i, n = 0;
+	int ret;
 
 	self->dfd = -1;
 	self->ffd = -1;
-	list = ibv_get_device_list(&n);
-	ASSERT_NE(NULL, list) TH_LOG("ibv_get_device_list: %s", strerror(errno));
-	for (i = 0; i < n; i++)
-		if (!strcmp(ibv_get_device_name(list[i]), name))
-			self->ctx = ibv_open_device(list[i]);
-	ibv_free_device_list(list);
-	ASSERT_NE(NULL, self->ctx)
-		TH_LOG("RDMA device %s missing or cannot be opened (%d devices)",
-		       name, n);
-
-	self->port = 1;
-	ASSERT_EQ(0, ibv_query_port(self->ctx, self->port, &self->pattr));
-	ASSERT_EQ(IBV_PORT_ACTIVE, (int)self->pattr.state)
-		TH_LOG("%s port %u is not active", name, self->port);
-	ASSERT_EQ(0, pick_gid(self->ctx, self->port, self->pattr.gid_tbl_len,
-			      &self->gid_index, &self->gid));
-	self->pd = ibv_alloc_pd(self->ctx);
-	ASSERT_NE(NULL, self->pd);
+	ret = verbs_port_open(&self->vp, name, 64, false, 5000);
+	ASSERT_EQ(0, ret) TH_LOG("RDMA device %s, port 1 with a RoCE v2 GID: %s",
+				 name, strerror(-ret));
 
 	self->dfd = daxpin_open();
 	ASSERT_LE(0, self->dfd);
@@ -139,12 +97,7 @@ FIXTURE_TEARDOWN(rdma)
 		EXPECT_EQ(0, ibv_destroy_qp(self->qa));
 	if (self->qb)
 		EXPECT_EQ(0, ibv_destroy_qp(self->qb));
-	if (self->cq)
-		EXPECT_EQ(0, ibv_destroy_cq(self->cq));
-	if (self->pd)
-		EXPECT_EQ(0, ibv_dealloc_pd(self->pd));
-	if (self->ctx)
-		EXPECT_EQ(0, ibv_close_device(self->ctx));
+	EXPECT_EQ(0, verbs_port_close(&self->vp));
 	if (self->map)
 		munmap(self->map, self->map_len);
 	if (self->fmap)
@@ -229,109 +182,8 @@ static int pin_map_register(FIXTURE_DATA(rdma) *self, off_t off, size_t len,
 		return -errno;
 	self->map = map;
 	self->map_len = len;
-	self->mr_file = reg_mr(self->pd, map, len, MR_ACCESS, &err);
+	self->mr_file = reg_mr(self->vp.pd, map, len, MR_ACCESS, &err);
 	return self->mr_file ? 0 : -err;
-}
-
-static struct ibv_qp *create_rc_qp(struct ibv_pd *pd, struct ibv_cq *cq)
-{
-	struct ibv_qp_init_attr attr = {
-		.send_cq = cq,
-		.recv_cq = cq,
-		.cap = {
-			.max_send_wr = 16,
-			.max_recv_wr = 16,
-			.max_send_sge = 1,
-			.max_recv_sge = 1,
-		},
-		.qp_type = IBV_QPT_RC,
-	};
-
-	return ibv_create_qp(pd, &attr);
-}
-
-/* RESET -> INIT -> RTR -> RTS, connected to @dqpn through @gid. */
-static int connect_qp(struct ibv_qp *qp, uint8_t port, int gid_index,
-		      const union ibv_gid *gid, enum ibv_mtu mtu, uint32_t dqpn)
-{
-	struct ibv_qp_attr a;
-	int ret;
-
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_INIT;
-	a.pkey_index = 0;
-	a.port_num = port;
-	a.qp_access_flags = IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ;
-	ret = ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_PKEY_INDEX |
-			    IBV_QP_PORT | IBV_QP_ACCESS_FLAGS);
-	if (ret)
-		return -ret;
-
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_RTR;
-	a.path_mtu = mtu;
-	a.dest_qp_num = dqpn;
-	a.rq_psn = 0;
-	a.max_dest_rd_atomic = 1;
-	a.min_rnr_timer = 12;
-	a.ah_attr.is_global = 1;
-	a.ah_attr.grh.dgid = *gid;
-	a.ah_attr.grh.sgid_index = gid_index;
-	a.ah_attr.grh.hop_limit = 64;
-	a.ah_attr.port_num = port;
-	ret = ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_AV |
-			    IBV_QP_PATH_MTU | IBV_QP_DEST_QPN |
-			    IBV_QP_RQ_PSN | IBV_QP_MAX_DEST_RD_ATOMIC |
-			    IBV_QP_MIN_RNR_TIMER);
-	if (ret)
-		return -ret;
-
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_RTS;
-	a.timeout = 14;
-	a.retry_cnt = 7;
-	a.rnr_retry = 7;
-	a.sq_psn = 0;
-	a.max_rd_atomic = 1;
-	ret = ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_TIMEOUT |
-			    IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
-			    IBV_QP_SQ_PSN | IBV_QP_MAX_QP_RD_ATOMIC);
-	return -ret;
-}
-
-/* Post one signalled RDMA WRITE or READ of @len bytes. */
-static int post_rdma(struct ibv_qp *qp, enum ibv_wr_opcode op, uint64_t id,
-		     struct ibv_mr *lmr, void *laddr, uint32_t len,
-		     struct ibv_mr *rmr, void *raddr)
-{
-	struct ibv_sge sge = {
-		.addr = (uintptr_t)laddr, .length = len, .lkey = lmr->lkey,
-	};
-	struct ibv_send_wr wr = {
-		.wr_id = id, .sg_list = &sge, .num_sge = 1, .opcode = op,
-		.send_flags = IBV_SEND_SIGNALED,
-	}, *bad = NULL;
-
-	wr.wr.rdma.remote_addr = (uintptr_t)raddr;
-	wr.wr.rdma.rkey = rmr->rkey;
-	return -ibv_post_send(qp, &wr, &bad);
-}
-
-/* One completion within @ms: 0, -ETIMEDOUT or -EIO (poll error). */
-static int poll_one(struct ibv_cq *cq, int ms, struct ibv_wc *wc)
-{
-	uint64_t end = now_ns() + (uint64_t)ms * 1000000;
-
-	do {
-		int n = ibv_poll_cq(cq, 1, wc);
-
-		if (n < 0)
-			return -EIO;
-		if (n == 1)
-			return 0;
-		usleep(1000);
-	} while (now_ns() < end);
-	return -ETIMEDOUT;
 }
 
 /* ---- the tests ------------------------------------------------------- */
@@ -353,7 +205,7 @@ TEST_F_TIMEOUT(rdma, plain_dax_mapping_refused, 120)
 	self->fmap = fmap;
 	memset(fmap, 0x5a, 16 * PAGE);	/* real blocks, faulted in */
 
-	mr = reg_mr(self->pd, fmap, FILE_SIZE, MR_ACCESS, &err);
+	mr = reg_mr(self->vp.pd, fmap, FILE_SIZE, MR_ACCESS, &err);
 	if (mr)
 		self->mr_file = mr;
 	ASSERT_EQ(NULL, mr) TH_LOG("ibv_reg_mr on a DAX file mapping worked");
@@ -362,7 +214,7 @@ TEST_F_TIMEOUT(rdma, plain_dax_mapping_refused, 120)
 	self->anon_len = FILE_SIZE;
 	self->anon = anon_buffer(self->anon_len);
 	ASSERT_NE(NULL, self->anon);
-	self->mr_anon = reg_mr(self->pd, self->anon, self->anon_len,
+	self->mr_anon = reg_mr(self->vp.pd, self->anon, self->anon_len,
 			       MR_ACCESS, &err);
 	ASSERT_NE(NULL, self->mr_anon) TH_LOG("anonymous: %s", strerror(err));
 	EXPECT_EQ(0, ibv_dereg_mr(self->mr_anon));
@@ -389,7 +241,7 @@ TEST_F_TIMEOUT(rdma, daxpin_mapping_registers, 120)
 	self->map_len = len;
 
 	pinned0 = vm_pinned_kb();
-	mr = reg_mr(self->pd, map, len, MR_ACCESS, &err);
+	mr = reg_mr(self->vp.pd, map, len, MR_ACCESS, &err);
 	self->mr_file = mr;
 	if (!map_registrable()) {
 		/*
@@ -456,30 +308,31 @@ fail:
 static void setup_loopback(struct __test_metadata *_metadata,
 			   FIXTURE_DATA(rdma) *self)
 {
-	enum ibv_mtu mtu = self->pattr.active_mtu;
+	static const struct verbs_rc rc = {
+		.timeout = 14, .retry_cnt = 7, .rd_atomic = 1,
+		.access = IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ,
+	};
 	int err;
 
 	self->anon_len = PIN_LEN;
 	self->anon = anon_buffer(self->anon_len);
 	ASSERT_NE(NULL, self->anon);
-	self->mr_anon = reg_mr(self->pd, self->anon, self->anon_len,
+	self->mr_anon = reg_mr(self->vp.pd, self->anon, self->anon_len,
 			       IBV_ACCESS_LOCAL_WRITE, &err);
 	ASSERT_NE(NULL, self->mr_anon) TH_LOG("anonymous MR: %s", strerror(err));
 
-	self->cq = ibv_create_cq(self->ctx, 64, NULL, NULL, 0);
-	ASSERT_NE(NULL, self->cq);
-	self->qa = create_rc_qp(self->pd, self->cq);
+	self->qa = verbs_rc_qp(&self->vp, 16);
 	ASSERT_NE(NULL, self->qa);
-	self->qb = create_rc_qp(self->pd, self->cq);
+	self->qb = verbs_rc_qp(&self->vp, 16);
 	ASSERT_NE(NULL, self->qb);
 	TH_LOG("%s port %u: GID index %d, active MTU %d, QPs %u <-> %u",
-	       ibv_get_device_name(self->ctx->device), self->port,
-	       self->gid_index, 128 << mtu, self->qa->qp_num,
-	       self->qb->qp_num);
-	ASSERT_EQ(0, connect_qp(self->qa, self->port, self->gid_index,
-				&self->gid, mtu, self->qb->qp_num));
-	ASSERT_EQ(0, connect_qp(self->qb, self->port, self->gid_index,
-				&self->gid, mtu, self->qa->qp_num));
+	       ibv_get_device_name(self->vp.ctx->device), self->vp.num,
+	       self->vp.gid_index, 128 << self->vp.attr.active_mtu,
+	       self->qa->qp_num, self->qb->qp_num);
+	ASSERT_EQ(0, verbs_rc_connect(&self->vp, self->qa, self->qb->qp_num,
+				      &self->vp.gid, &rc));
+	ASSERT_EQ(0, verbs_rc_connect(&self->vp, self->qb, self->qa->qp_num,
+				      &self->vp.gid, &rc));
 }
 
 /*
@@ -495,9 +348,10 @@ static void rdma_write_pattern(struct __test_metadata *_metadata,
 
 	fill_pattern(self->anon, WRITE_LEN, seed);
 	memcpy(self->expect + file_off, self->anon, WRITE_LEN);
-	ASSERT_EQ(0, post_rdma(self->qa, IBV_WR_RDMA_WRITE, 1, self->mr_anon,
-			       self->anon, WRITE_LEN, self->mr_file, raddr));
-	ASSERT_EQ(0, poll_one(self->cq, CQ_TIMEOUT_MS, &wc));
+	ASSERT_EQ(0, verbs_post_rdma(self->qa, IBV_WR_RDMA_WRITE, 1,
+				     self->mr_anon, self->anon, WRITE_LEN,
+				     (uintptr_t)raddr, self->mr_file->rkey));
+	ASSERT_EQ(0, verbs_poll_one(self->vp.cq, CQ_TIMEOUT_MS, &wc));
 	ASSERT_EQ(IBV_WC_SUCCESS, (int)wc.status)
 		TH_LOG("RDMA WRITE: %s", ibv_wc_status_str(wc.status));
 	EXPECT_EQ(1u, wc.wr_id);
@@ -511,9 +365,10 @@ static void rdma_read_pin(struct __test_metadata *_metadata,
 	struct ibv_wc wc;
 
 	memset(self->anon, 0, PIN_LEN);
-	ASSERT_EQ(0, post_rdma(self->qa, IBV_WR_RDMA_READ, 2, self->mr_anon,
-			       self->anon, PIN_LEN, self->mr_file, raddr));
-	ASSERT_EQ(0, poll_one(self->cq, CQ_TIMEOUT_MS, &wc));
+	ASSERT_EQ(0, verbs_post_rdma(self->qa, IBV_WR_RDMA_READ, 2,
+				     self->mr_anon, self->anon, PIN_LEN,
+				     (uintptr_t)raddr, self->mr_file->rkey));
+	ASSERT_EQ(0, verbs_poll_one(self->vp.cq, CQ_TIMEOUT_MS, &wc));
 	ASSERT_EQ(IBV_WC_SUCCESS, (int)wc.status)
 		TH_LOG("RDMA READ: %s", ibv_wc_status_str(wc.status));
 	EXPECT_EQ(2u, wc.wr_id);
@@ -567,7 +422,7 @@ TEST_F_TIMEOUT(rdma, rdma_write_lands_in_file, 120)
 	free(file);
 
 	/* Nothing else completed. */
-	EXPECT_EQ(0, ibv_poll_cq(self->cq, 1, &wc));
+	EXPECT_EQ(0, ibv_poll_cq(self->vp.cq, 1, &wc));
 
 	EXPECT_EQ(0, ibv_dereg_mr(self->mr_file));
 	self->mr_file = NULL;
@@ -611,12 +466,12 @@ TEST_F_TIMEOUT(rdma, odp_write_lands_and_truncate_recalls, 120)
 	int err, status;
 
 	memset(&dattr, 0, sizeof(dattr));
-	ASSERT_EQ(0, ibv_query_device_ex(self->ctx, NULL, &dattr));
+	ASSERT_EQ(0, ibv_query_device_ex(self->vp.ctx, NULL, &dattr));
 	if (!(dattr.odp_caps.general_caps & IBV_ODP_SUPPORT) ||
 	    (dattr.odp_caps.per_transport_caps.rc_odp_caps & need) != need)
 		SKIP(return, "%s has no on-demand paging for RC WRITE and READ on this kernel",
-		     ibv_get_device_name(self->ctx->device));
-	ASSERT_EQ(IBV_MTU_4096, (int)self->pattr.active_mtu)
+		     ibv_get_device_name(self->vp.ctx->device));
+	ASSERT_EQ(IBV_MTU_4096, (int)self->vp.attr.active_mtu)
 		TH_LOG("ODP on rxe needs page-sized packets (bench/guest/init.sh gives the netdev a 9000-byte MTU)");
 
 	file = write_background(self, 7);
@@ -629,7 +484,7 @@ TEST_F_TIMEOUT(rdma, odp_write_lands_and_truncate_recalls, 120)
 			  self->ffd, 0);
 	ASSERT_NE(MAP_FAILED, self->fmap);
 	base = (unsigned char *)self->fmap + FILE_SIZE / 2;
-	self->mr_file = reg_mr(self->pd, base, PIN_LEN,
+	self->mr_file = reg_mr(self->vp.pd, base, PIN_LEN,
 			       MR_ACCESS | IBV_ACCESS_ON_DEMAND, &err);
 	ASSERT_NE(NULL, self->mr_file)
 		TH_LOG("ODP registration of the file's mapping: %s",
@@ -643,7 +498,7 @@ TEST_F_TIMEOUT(rdma, odp_write_lands_and_truncate_recalls, 120)
 	 * (rdma-core 44) does not pass it on: EOPNOTSUPP, and the faults
 	 * happen on first touch instead.
 	 */
-	err = ibv_advise_mr(self->pd, IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE,
+	err = ibv_advise_mr(self->vp.pd, IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE,
 			    IBV_ADVISE_MR_FLAG_FLUSH, &sge, 1);
 	EXPECT_TRUE(err == 0 || err == EOPNOTSUPP)
 		TH_LOG("ibv_advise_mr: %s", strerror(err));
@@ -682,10 +537,11 @@ TEST_F_TIMEOUT(rdma, odp_write_lands_and_truncate_recalls, 120)
 	EXPECT_EQ((off_t)FILE_SIZE / 2, file_size(self->ffd));
 
 	/* The blocks are gone: the NIC's next WRITE faults, and fails. */
-	ASSERT_EQ(0, post_rdma(self->qa, IBV_WR_RDMA_WRITE, 3, self->mr_anon,
-			       src, WRITE_LEN, self->mr_file,
-			       base + ODP_WRITE_OFF));
-	ASSERT_EQ(0, poll_one(self->cq, CQ_TIMEOUT_MS, &wc));
+	ASSERT_EQ(0, verbs_post_rdma(self->qa, IBV_WR_RDMA_WRITE, 3,
+				     self->mr_anon, src, WRITE_LEN,
+				     (uintptr_t)(base + ODP_WRITE_OFF),
+				     self->mr_file->rkey));
+	ASSERT_EQ(0, verbs_poll_one(self->vp.cq, CQ_TIMEOUT_MS, &wc));
 	EXPECT_NE(IBV_WC_SUCCESS, (int)wc.status)
 		TH_LOG("an RDMA WRITE beyond the end of file succeeded");
 	TH_LOG("the WRITE after the truncate: %s", ibv_wc_status_str(wc.status));
@@ -881,7 +737,7 @@ static int device_odp(FIXTURE_DATA(rdma) *self)
 	struct ibv_device_attr_ex dattr;
 
 	memset(&dattr, 0, sizeof(dattr));
-	if (ibv_query_device_ex(self->ctx, NULL, &dattr))
+	if (ibv_query_device_ex(self->vp.ctx, NULL, &dattr))
 		return -1;
 	return (dattr.odp_caps.general_caps & IBV_ODP_SUPPORT) &&
 	       (dattr.odp_caps.per_transport_caps.rc_odp_caps & need) == need;
@@ -892,7 +748,7 @@ static int device_is_rxe(FIXTURE_DATA(rdma) *self)
 {
 	struct ibv_device_attr attr;
 
-	return !ibv_query_device(self->ctx, &attr) &&
+	return !ibv_query_device(self->vp.ctx, &attr) &&
 	       attr.vendor_id == 0xffffff;
 }
 
@@ -918,7 +774,7 @@ static int reg_mr_and_transfer(struct __test_metadata *_metadata,
 	if (!file)
 		return -ENOMEM;
 	pinned = vm_pinned_kb();
-	ret = daxpin_reg_mr(self->dfd, self->pd, self->ffd, PIN_OFF, PIN_LEN,
+	ret = daxpin_reg_mr(self->dfd, self->vp.pd, self->ffd, PIN_OFF, PIN_LEN,
 			    MR_ACCESS, &attr, &dmr);
 	if (ret) {
 		/* Nothing left behind: no pin charged, no handle. */
@@ -975,7 +831,7 @@ TEST_F_TIMEOUT(rdma, reg_mr_each_path, 180)
 	enum daxpin_reg_path took = 0, first = 0;
 
 	ASSERT_LE(0, odp);
-	ASSERT_EQ(IBV_MTU_4096, (int)self->pattr.active_mtu)
+	ASSERT_EQ(IBV_MTU_4096, (int)self->vp.attr.active_mtu)
 		TH_LOG("the bench gives the netdev a 9000-byte MTU");
 	want[0] = map_registrable();
 	want[1] = odp;
@@ -1004,10 +860,10 @@ TEST_F_TIMEOUT(rdma, reg_mr_each_path, 180)
 		EXPECT_EQ(-EOPNOTSUPP, ret);
 	}
 	/* Arguments it refuses before pinning anything. */
-	EXPECT_EQ(-EINVAL, daxpin_reg_mr(self->dfd, self->pd, self->ffd, 0,
+	EXPECT_EQ(-EINVAL, daxpin_reg_mr(self->dfd, self->vp.pd, self->ffd, 0,
 					 PAGE, MR_ACCESS | IBV_ACCESS_ON_DEMAND,
 					 NULL, &(struct daxpin_mr *){ NULL }));
-	EXPECT_EQ(-EINVAL, daxpin_reg_mr(self->dfd, self->pd, self->ffd, 0,
+	EXPECT_EQ(-EINVAL, daxpin_reg_mr(self->dfd, self->vp.pd, self->ffd, 0,
 					 PAGE, MR_ACCESS,
 					 &(struct daxpin_reg_attr){ .paths = 1u << 7 },
 					 &(struct daxpin_mr *){ NULL }));
@@ -1021,7 +877,7 @@ static int rxe_netdev(FIXTURE_DATA(rdma) *self, char *buf, size_t len)
 
 	snprintf(path, sizeof(path),
 		 "/sys/class/infiniband/%s/ports/%u/gid_attrs/ndevs/0",
-		 ibv_get_device_name(self->ctx->device), self->port);
+		 ibv_get_device_name(self->vp.ctx->device), self->vp.num);
 	n = read_small_file(path, buf, len);
 	if (n <= 0)
 		return -1;
@@ -1040,8 +896,8 @@ static int set_mtu(FIXTURE_DATA(rdma) *self, const char *dev, int mtu,
 	if (system(cmd))
 		return -1;
 	for (i = 0; i < 500; i++) {
-		if (!ibv_query_port(self->ctx, self->port, &self->pattr) &&
-		    self->pattr.active_mtu == want)
+		if (!ibv_query_port(self->vp.ctx, self->vp.num, &self->vp.attr) &&
+		    self->vp.attr.active_mtu == want)
 			return 0;
 		usleep(10000);
 	}
@@ -1062,19 +918,19 @@ TEST_F_TIMEOUT(rdma, reg_mr_refuses_rxe_odp_below_page_mtu, 120)
 	int ret;
 
 	if (!device_is_rxe(self))
-		SKIP(return, "%s is not soft-RoCE", ibv_get_device_name(self->ctx->device));
+		SKIP(return, "%s is not soft-RoCE", ibv_get_device_name(self->vp.ctx->device));
 	if (device_odp(self) != 1)
 		SKIP(return, "%s has no on-demand paging on this kernel",
-		     ibv_get_device_name(self->ctx->device));
+		     ibv_get_device_name(self->vp.ctx->device));
 	ASSERT_EQ(0, rxe_netdev(self, dev, sizeof(dev)));
 	ASSERT_EQ(0, set_mtu(self, dev, 1500, IBV_MTU_1024))
 		TH_LOG("%s: MTU 1500 did not give port MTU 1024", dev);
-	ret = daxpin_reg_mr(self->dfd, self->pd, self->ffd, PIN_OFF, PIN_LEN,
+	ret = daxpin_reg_mr(self->dfd, self->vp.pd, self->ffd, PIN_OFF, PIN_LEN,
 			    MR_ACCESS, &odp, &dmr);
 	EXPECT_EQ(-EMSGSIZE, ret);
 	/* With every path allowed it says the same where ODP was the one. */
 	if (!map_registrable()) {
-		EXPECT_EQ(-EMSGSIZE, daxpin_reg_mr(self->dfd, self->pd,
+		EXPECT_EQ(-EMSGSIZE, daxpin_reg_mr(self->dfd, self->vp.pd,
 						   self->ffd, PIN_OFF, PIN_LEN,
 						   MR_ACCESS, NULL, &dmr));
 	}
@@ -1084,11 +940,11 @@ TEST_F_TIMEOUT(rdma, reg_mr_refuses_rxe_odp_below_page_mtu, 120)
 	 * rxe's on-demand paging takes an MR's iova for its address: only
 	 * iova == address may register (another reads past its page list).
 	 */
-	EXPECT_EQ(0, daxpin_odp_check(self->pd, MR_ACCESS, self->anon,
+	EXPECT_EQ(0, daxpin_odp_check(self->vp.pd, MR_ACCESS, self->anon,
 				      (uintptr_t)self->anon));
-	EXPECT_EQ(-EOPNOTSUPP, daxpin_odp_check(self->pd, MR_ACCESS, self->anon,
+	EXPECT_EQ(-EOPNOTSUPP, daxpin_odp_check(self->vp.pd, MR_ACCESS, self->anon,
 						(uintptr_t)self->anon + PAGE));
-	ASSERT_EQ(0, daxpin_reg_mr(self->dfd, self->pd, self->ffd, PIN_OFF,
+	ASSERT_EQ(0, daxpin_reg_mr(self->dfd, self->vp.pd, self->ffd, PIN_OFF,
 				   PIN_LEN, MR_ACCESS, &odp, &dmr));
 	EXPECT_EQ((int)DAXPIN_REG_ODP, (int)daxpin_mr_path(dmr));
 	EXPECT_EQ(0, daxpin_dereg_mr(dmr));
@@ -1161,7 +1017,7 @@ TEST_F_TIMEOUT(rdma, reg_mr_dispatch_recall_and_revoke, 120)
 	uint64_t t0;
 
 	ASSERT_EQ(0, fill_file(self->ffd, 'd', FILE_SIZE));
-	ASSERT_EQ(0, daxpin_reg_mr(self->dfd, self->pd, self->ffd, PIN_OFF,
+	ASSERT_EQ(0, daxpin_reg_mr(self->dfd, self->vp.pd, self->ffd, PIN_OFF,
 				   PIN_LEN, MR_ACCESS, &attr, &dmr));
 	log.slot = &dmr;
 	log.dereg_on_recall = true;
@@ -1180,7 +1036,7 @@ TEST_F_TIMEOUT(rdma, reg_mr_dispatch_recall_and_revoke, 120)
 	ASSERT_EQ(0, ftruncate(self->ffd, FILE_SIZE));
 	ASSERT_EQ(0, fill_file(self->ffd, 'e', FILE_SIZE));
 	attr.deadline_ms = DEADLINE_MS;
-	ASSERT_EQ(0, daxpin_reg_mr(self->dfd, self->pd, self->ffd, PIN_OFF,
+	ASSERT_EQ(0, daxpin_reg_mr(self->dfd, self->vp.pd, self->ffd, PIN_OFF,
 				   PIN_LEN, MR_ACCESS, &attr, &dmr));
 	memset(&log, 0, sizeof(log));
 	log.slot = &dmr;

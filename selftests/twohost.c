@@ -28,10 +28,10 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <infiniband/verbs.h>
 
 #include "kselftest_harness.h"
 #include "common.h"
+#include "verbs.h"
 #include "libdaxpin-verbs.h"
 
 #define FILE_SIZE	(1024 * 1024UL)
@@ -62,7 +62,6 @@
  */
 #define QP_TIMEOUT	18
 #define QP_RETRY_CNT	6
-#define REFILL_FILE	(8 * 1024 * 1024UL)
 
 static const char writer_pattern[] = "2host-writer!!!!";	/* 16 bytes */
 
@@ -86,14 +85,8 @@ struct msg {
 };
 
 struct ep {
-	struct ibv_context *ctx;
-	struct ibv_pd *pd;
-	struct ibv_cq *cq;
+	struct verbs_port vp;
 	struct ibv_qp *qp;
-	uint8_t port;
-	int gid_index;
-	union ibv_gid gid;
-	enum ibv_mtu mtu;
 };
 
 static double ms_since(uint64_t t)
@@ -234,184 +227,40 @@ static int tcp_connect(const char *ip, int ms)
 /* ---- verbs ------------------------------------------------------------- */
 
 /* An IPv4-mapped RoCE v2 GID (::ffff:a.b.c.d) of the port, else -ENOENT. */
-static int pick_ipv4_gid(struct ep *e, int tbl_len)
-{
-	static const uint8_t v4[12] = { [10] = 0xff, [11] = 0xff };
-	struct ibv_gid_entry ent;
-	int i;
-
-	for (i = 0; i < tbl_len; i++) {
-		if (ibv_query_gid_ex(e->ctx, e->port, i, &ent, 0))
-			continue;
-		if (ent.gid_type == IBV_GID_TYPE_ROCE_V2 &&
-		    !memcmp(ent.gid.raw, v4, sizeof(v4))) {
-			e->gid_index = i;
-			e->gid = ent.gid;
-			return 0;
-		}
-	}
-	return -ENOENT;
-}
-
 /*
  * Open DAXPIN_RDMA_DEV, wait (up to 30 s) for its port to be active with
- * an IPv4 GID, allocate a PD, a CQ and an RC QP: NULL or what failed.
+ * an IPv4 GID (one the peer can reach), allocate a PD, a CQ and an RC QP:
+ * 0 or -errno.
  */
-static const char *ep_open(struct ep *e)
+static int ep_open(struct ep *e)
 {
-	const char *name = env_or_die("DAXPIN_RDMA_DEV");
-	struct ibv_device **list = ibv_get_device_list(NULL);
-	struct ibv_qp_init_attr qa = {
-		.cap = {
-			.max_send_wr = DEPTH, .max_recv_wr = 1,
-			.max_send_sge = 1, .max_recv_sge = 1,
-		},
-		.qp_type = IBV_QPT_RC,
-	};
-	struct ibv_port_attr pattr;
-	uint64_t end = now_ns() + 30000000000ull;
-	size_t i;
+	int ret = verbs_port_open(&e->vp, env_or_die("DAXPIN_RDMA_DEV"),
+				  4 * DEPTH, true, 30000);
 
-	for (i = 0; list && list[i]; i++)
-		if (!strcmp(ibv_get_device_name(list[i]), name))
-			e->ctx = ibv_open_device(list[i]);
-	if (list)
-		ibv_free_device_list(list);
-	if (!e->ctx)
-		return "the RDMA device is missing or cannot be opened";
-	e->port = 1;
-	for (;;) {
-		if (ibv_query_port(e->ctx, e->port, &pattr))
-			return "ibv_query_port failed";
-		if (pattr.state == IBV_PORT_ACTIVE &&
-		    !pick_ipv4_gid(e, pattr.gid_tbl_len))
-			break;
-		if (now_ns() > end)
-			return "the port is not active with an IPv4 RoCE v2 GID within 30 s";
-		usleep(200 * 1000);
-	}
-	e->mtu = pattr.active_mtu;
-	e->pd = ibv_alloc_pd(e->ctx);
-	e->cq = e->pd ? ibv_create_cq(e->ctx, 4 * DEPTH, NULL, NULL, 0) : NULL;
-	if (!e->cq)
-		return "cannot allocate a PD and a CQ";
-	qa.send_cq = e->cq;
-	qa.recv_cq = e->cq;
-	e->qp = ibv_create_qp(e->pd, &qa);
-	return e->qp ? NULL : "cannot create an RC QP";
-}
-
-static struct ibv_qp *ep_new_qp(struct ep *e)
-{
-	struct ibv_qp_init_attr qa = {
-		.send_cq = e->cq, .recv_cq = e->cq,
-		.cap = {
-			.max_send_wr = DEPTH, .max_recv_wr = 1,
-			.max_send_sge = 1, .max_recv_sge = 1,
-		},
-		.qp_type = IBV_QPT_RC,
-	};
-
-	return ibv_create_qp(e->pd, &qa);
+	if (ret)
+		return ret;
+	e->qp = verbs_rc_qp(&e->vp, DEPTH);
+	return e->qp ? 0 : -ENOMEM;
 }
 
 static void ep_close(struct ep *e)
 {
 	if (e->qp)
 		ibv_destroy_qp(e->qp);
-	if (e->cq)
-		ibv_destroy_cq(e->cq);
-	if (e->pd)
-		ibv_dealloc_pd(e->pd);
-	if (e->ctx)
-		ibv_close_device(e->ctx);
+	verbs_port_close(&e->vp);
 }
 
-static int qp_state(struct ibv_qp *qp, enum ibv_qp_state s)
-{
-	struct ibv_qp_attr a = { .qp_state = s };
-
-	return ibv_modify_qp(qp, &a, IBV_QP_STATE);
-}
-
-/* RESET -> INIT -> RTR -> RTS towards @dqpn at @dgid: 0 or an errno. */
+/* RESET -> INIT -> RTR -> RTS towards @dqpn at @dgid: 0 or -errno. */
 static int qp_connect(struct ep *e, struct ibv_qp *qp, uint32_t dqpn,
-		      const uint8_t *dgid)
+		      const union ibv_gid *dgid)
 {
-	struct ibv_qp_attr a = { .qp_state = IBV_QPS_RESET };
-	int ret;
-
-	ret = ibv_modify_qp(qp, &a, IBV_QP_STATE);
-	if (ret)
-		return ret;
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_INIT;
-	a.port_num = e->port;
-	a.qp_access_flags = IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ;
-	ret = ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_PKEY_INDEX |
-			    IBV_QP_PORT | IBV_QP_ACCESS_FLAGS);
-	if (ret)
-		return ret;
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_RTR;
-	a.path_mtu = e->mtu;
-	a.dest_qp_num = dqpn;
-	a.max_dest_rd_atomic = 4;
-	a.min_rnr_timer = 12;
-	a.ah_attr.is_global = 1;
-	memcpy(a.ah_attr.grh.dgid.raw, dgid, 16);
-	a.ah_attr.grh.sgid_index = e->gid_index;
-	a.ah_attr.grh.hop_limit = 64;
-	a.ah_attr.port_num = e->port;
-	ret = ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_AV |
-			    IBV_QP_PATH_MTU | IBV_QP_DEST_QPN |
-			    IBV_QP_RQ_PSN | IBV_QP_MAX_DEST_RD_ATOMIC |
-			    IBV_QP_MIN_RNR_TIMER);
-	if (ret)
-		return ret;
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_RTS;
-	a.timeout = QP_TIMEOUT;
-	a.retry_cnt = QP_RETRY_CNT;
-	a.rnr_retry = 7;
-	a.max_rd_atomic = 4;
-	return ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_TIMEOUT |
-			     IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
-			     IBV_QP_SQ_PSN | IBV_QP_MAX_QP_RD_ATOMIC);
-}
-
-static int post(struct ibv_qp *qp, enum ibv_wr_opcode op, uint64_t id,
-		struct ibv_mr *lmr, void *laddr, uint32_t len,
-		uint64_t raddr, uint32_t rkey)
-{
-	struct ibv_sge sge = {
-		.addr = (uintptr_t)laddr, .length = len, .lkey = lmr->lkey,
+	static const struct verbs_rc rc = {
+		.timeout = QP_TIMEOUT, .retry_cnt = QP_RETRY_CNT,
+		.rd_atomic = 4,
+		.access = IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ,
 	};
-	struct ibv_send_wr wr = {
-		.wr_id = id, .sg_list = &sge, .num_sge = 1, .opcode = op,
-		.send_flags = IBV_SEND_SIGNALED,
-	}, *bad = NULL;
 
-	wr.wr.rdma.remote_addr = raddr;
-	wr.wr.rdma.rkey = rkey;
-	return ibv_post_send(qp, &wr, &bad);
-}
-
-/* One completion within @ms: 0, -ETIMEDOUT or -EIO. */
-static int poll_one(struct ibv_cq *cq, int ms, struct ibv_wc *wc)
-{
-	uint64_t end = now_ns() + (uint64_t)ms * 1000000;
-
-	do {
-		int n = ibv_poll_cq(cq, 1, wc);
-
-		if (n < 0)
-			return -EIO;
-		if (n == 1)
-			return 0;
-		usleep(200);
-	} while (now_ns() < end);
-	return -ETIMEDOUT;
+	return verbs_rc_connect(&e->vp, qp, dqpn, dgid, &rc);
 }
 
 /* A position-dependent pattern: a misplaced byte never matches. */
@@ -472,7 +321,7 @@ static void on_event(const struct daxpin_event *ev, struct daxpin_mr *dmr,
 		return;
 	}
 	/* Quiesce: no request of the peer is carried out from now on. */
-	rs->quiesce_err = qp_state(rs->qp, IBV_QPS_ERR);
+	rs->quiesce_err = verbs_qp_state(rs->qp, IBV_QPS_ERR);
 	rs->dereg_err = daxpin_dereg_mr(dmr);
 	rs->t_dereg = now_ns();
 	rs->slot = NULL;
@@ -499,59 +348,6 @@ static pid_t spawn_truncate(const char *path)
 	return pid;
 }
 
-/* Fill @dir with files of 'R' until it is full: how many. */
-static int refill(const char *dir)
-{
-	char path[4096], *buf = malloc(REFILL_FILE);
-	int i, fd;
-
-	if (!buf)
-		return -ENOMEM;
-	memset(buf, 'R', REFILL_FILE);
-	for (i = 0; i < 1000; i++) {
-		ssize_t n;
-
-		snprintf(path, sizeof(path), "%s/2host-refill-%d", dir, i);
-		fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
-		if (fd < 0)
-			break;
-		n = write(fd, buf, REFILL_FILE);
-		fsync(fd);
-		close(fd);
-		if (n < (ssize_t)REFILL_FILE)
-			break;
-	}
-	free(buf);
-	return i + 1;
-}
-
-/* Bytes of the writer's pattern in the refill files; removes them. */
-static long scan_and_remove(const char *dir, int nfiles)
-{
-	char path[4096], *buf = malloc(REFILL_FILE);
-	long hits = 0;
-	int i, fd;
-
-	for (i = 0; buf && i < nfiles; i++) {
-		ssize_t n;
-		char *p;
-
-		snprintf(path, sizeof(path), "%s/2host-refill-%d", dir, i);
-		fd = open(path, O_RDONLY);
-		if (fd < 0)
-			continue;
-		n = read(fd, buf, REFILL_FILE);
-		close(fd);
-		unlink(path);
-		/* 12 bytes: a piece of a store cut at a page end counts. */
-		for (p = buf; n > 0 &&
-		     (p = memmem(p, buf + n - p, writer_pattern, 12)); p += 12)
-			hits++;
-	}
-	free(buf);
-	return hits;
-}
-
 static void server(struct __test_metadata *_metadata, const char *dir)
 {
 	struct daxpin_reg_attr attr = { .deadline_ms = DEADLINE_MS };
@@ -561,17 +357,19 @@ static void server(struct __test_metadata *_metadata, const char *dir)
 	struct msg m = { 0 }, peer;
 	char path[4096];
 	unsigned char *buf;
-	const char *why;
-	uint8_t cgid[16];
+	union ibv_gid cgid;
+	int err;
 	struct stat st;
 	uint64_t end;
 	int dfd, sfd, status, nfiles;
 	long hits, diff;
 
-	why = ep_open(&e);
-	ASSERT_EQ(NULL, why) TH_LOG("%s", why);
+	err = ep_open(&e);
+	ASSERT_EQ(0, err) TH_LOG("%s, port 1 active with an IPv4 RoCE v2 GID within 30 s, a PD, a CQ and a QP: %s",
+				 getenv("DAXPIN_RDMA_DEV"), strerror(-err));
 	TH_LOG("server: %s port %u active, path MTU %d, GID index %d",
-	       getenv("DAXPIN_RDMA_DEV"), e.port, 128 << e.mtu, e.gid_index);
+	       getenv("DAXPIN_RDMA_DEV"), e.vp.num,
+	       128 << e.vp.attr.active_mtu, e.vp.gid_index);
 
 	rs.ffd = make_file(dir, "2host-pinned", FILE_SIZE, path, sizeof(path));
 	ASSERT_LE(0, rs.ffd);
@@ -582,7 +380,7 @@ static void server(struct __test_metadata *_metadata, const char *dir)
 	ASSERT_EQ(0, fsync(rs.ffd));
 	dfd = daxpin_open();
 	ASSERT_LE(0, dfd);
-	ASSERT_EQ(0, daxpin_reg_mr(dfd, e.pd, rs.ffd, 0, FILE_SIZE,
+	ASSERT_EQ(0, daxpin_reg_mr(dfd, e.vp.pd, rs.ffd, 0, FILE_SIZE,
 				   IBV_ACCESS_LOCAL_WRITE |
 				   IBV_ACCESS_REMOTE_WRITE |
 				   IBV_ACCESS_REMOTE_READ, &attr, &rs.slot));
@@ -597,14 +395,14 @@ static void server(struct __test_metadata *_metadata, const char *dir)
 	TH_LOG("server: client connected after %.1f s", ms_since(end) / 1000);
 	m.type = M_HELLO;
 	m.qpn = e.qp->qp_num;
-	memcpy(m.gid, e.gid.raw, 16);
+	memcpy(m.gid, e.vp.gid.raw, 16);
 	m.v[0] = (uintptr_t)daxpin_mr_ibv(rs.slot)->addr;
 	m.v[1] = FILE_SIZE;
 	m.v[2] = daxpin_mr_ibv(rs.slot)->rkey;
 	ASSERT_EQ(0, send_msg(sfd, &m));
 	ASSERT_EQ(0, expect_msg(sfd, &peer, M_HELLO, MSG_MS));
-	memcpy(cgid, peer.gid, 16);
-	ASSERT_EQ(0, qp_connect(&e, e.qp, peer.qpn, cgid));
+	memcpy(cgid.raw, peer.gid, 16);
+	ASSERT_EQ(0, qp_connect(&e, e.qp, peer.qpn, &cgid));
 
 	/* Phase 1: the client read the range, wrote its second half. */
 	ASSERT_EQ(0, expect_msg(sfd, &peer, M_PHASE1, MSG_MS))
@@ -673,20 +471,22 @@ static void server(struct __test_metadata *_metadata, const char *dir)
 
 	/* The freed blocks go to other files; the old rkey must be dead. */
 	end = now_ns();
-	nfiles = refill(dir);
+	nfiles = refill_fs(dir, "2host-refill");
 	ASSERT_LT(0, nfiles);
 	TH_LOG("server: %d refill files of %lu MiB in %.1f s", nfiles,
 	       REFILL_FILE >> 20, ms_since(end) / 1000);
-	qp2 = ep_new_qp(&e);
+	qp2 = verbs_rc_qp(&e.vp, DEPTH);
 	ASSERT_NE(NULL, qp2);
-	ASSERT_EQ(0, qp_connect(&e, qp2, peer.qpn, cgid));
+	ASSERT_EQ(0, qp_connect(&e, qp2, peer.qpn, &cgid));
 	m.type = M_REOPEN;
 	m.qpn = qp2->qp_num;
 	ASSERT_EQ(0, send_msg(sfd, &m));
 	ASSERT_EQ(0, expect_msg(sfd, &peer, M_STALE, MSG_MS));
 	EXPECT_EQ(0ull, peer.v[0]) TH_LOG("%lu WRITEs with the old rkey succeeded",
 				       (unsigned long)peer.v[0]);
-	hits = scan_and_remove(dir, nfiles);
+	/* 12 bytes: a piece of a store cut at a page end counts. */
+	hits = refill_scan_and_remove(dir, "2host-refill", nfiles,
+				      writer_pattern, 12);
 	TH_LOG("server: stale WRITEs with the old rkey: %lu succeeded, %lu refused (%s); the client's pattern in the refill files: %ld times",
 	       (unsigned long)peer.v[0], (unsigned long)peer.v[1],
 	       ibv_wc_status_str((enum ibv_wc_status)peer.v[2]), hits);
@@ -723,16 +523,18 @@ static void client(struct __test_metadata *_metadata, const char *ip)
 	uint32_t rkey;
 	unsigned int inflight = 0, phase = 0, i;
 	size_t off = 0;
-	const char *why;
-	uint8_t sgid[16];
+	union ibv_gid sgid;
+	int err;
 	bool looping = false;
 	long diff;
 	int sfd;
 
-	why = ep_open(&e);
-	ASSERT_EQ(NULL, why) TH_LOG("%s", why);
+	err = ep_open(&e);
+	ASSERT_EQ(0, err) TH_LOG("%s, port 1 active with an IPv4 RoCE v2 GID within 30 s, a PD, a CQ and a QP: %s",
+				 getenv("DAXPIN_RDMA_DEV"), strerror(-err));
 	TH_LOG("client: %s port %u active, path MTU %d, GID index %d",
-	       getenv("DAXPIN_RDMA_DEV"), e.port, 128 << e.mtu, e.gid_index);
+	       getenv("DAXPIN_RDMA_DEV"), e.vp.num,
+	       128 << e.vp.attr.active_mtu, e.vp.gid_index);
 	buf = mmap(NULL, FILE_SIZE, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	src = mmap(NULL, CHUNK, PROT_READ | PROT_WRITE,
@@ -741,8 +543,8 @@ static void client(struct __test_metadata *_metadata, const char *ip)
 	ASSERT_NE(MAP_FAILED, src);
 	for (i = 0; i < CHUNK; i += 16)
 		memcpy(src + i, writer_pattern, 16);
-	lmr = ibv_reg_mr(e.pd, buf, FILE_SIZE, IBV_ACCESS_LOCAL_WRITE);
-	smr = ibv_reg_mr(e.pd, src, CHUNK, IBV_ACCESS_LOCAL_WRITE);
+	lmr = ibv_reg_mr(e.vp.pd, buf, FILE_SIZE, IBV_ACCESS_LOCAL_WRITE);
+	smr = ibv_reg_mr(e.vp.pd, src, CHUNK, IBV_ACCESS_LOCAL_WRITE);
 	ASSERT_NE(NULL, lmr);
 	ASSERT_NE(NULL, smr);
 
@@ -755,19 +557,19 @@ static void client(struct __test_metadata *_metadata, const char *ip)
 	raddr = peer.v[0];
 	rlen = peer.v[1];
 	rkey = (uint32_t)peer.v[2];
-	memcpy(sgid, peer.gid, 16);
+	memcpy(sgid.raw, peer.gid, 16);
 	ASSERT_EQ(FILE_SIZE, rlen);
-	ASSERT_EQ(0, qp_connect(&e, e.qp, peer.qpn, sgid));
+	ASSERT_EQ(0, qp_connect(&e, e.qp, peer.qpn, &sgid));
 	m.type = M_HELLO;
 	m.qpn = e.qp->qp_num;
-	memcpy(m.gid, e.gid.raw, 16);
+	memcpy(m.gid, e.vp.gid.raw, 16);
 	ASSERT_EQ(0, send_msg(sfd, &m));
 
 	/* Phase 1: READ the range, WRITE its second half, READ it back. */
 	t0 = now_ns();
-	ASSERT_EQ(0, post(e.qp, IBV_WR_RDMA_READ, 1, lmr, buf, FILE_SIZE,
+	ASSERT_EQ(0, verbs_post_rdma(e.qp, IBV_WR_RDMA_READ, 1, lmr, buf, FILE_SIZE,
 			  raddr, rkey));
-	ASSERT_EQ(0, poll_one(e.cq, CQ_MS, &wc));
+	ASSERT_EQ(0, verbs_poll_one(e.vp.cq, CQ_MS, &wc));
 	ASSERT_EQ((int)IBV_WC_SUCCESS, (int)wc.status)
 		TH_LOG("READ: %s", ibv_wc_status_str(wc.status));
 	diff = pattern_diff(buf, FILE_SIZE, 0, SEED_SERVER);
@@ -775,15 +577,15 @@ static void client(struct __test_metadata *_metadata, const char *ip)
 	m.v[0] = diff == -1;
 	fill_pattern(buf + FILE_SIZE / 2, FILE_SIZE / 2, FILE_SIZE / 2,
 		     SEED_CLIENT);
-	ASSERT_EQ(0, post(e.qp, IBV_WR_RDMA_WRITE, 2, lmr, buf + FILE_SIZE / 2,
+	ASSERT_EQ(0, verbs_post_rdma(e.qp, IBV_WR_RDMA_WRITE, 2, lmr, buf + FILE_SIZE / 2,
 			  FILE_SIZE / 2, raddr + FILE_SIZE / 2, rkey));
-	ASSERT_EQ(0, poll_one(e.cq, CQ_MS, &wc));
+	ASSERT_EQ(0, verbs_poll_one(e.vp.cq, CQ_MS, &wc));
 	ASSERT_EQ((int)IBV_WC_SUCCESS, (int)wc.status)
 		TH_LOG("WRITE: %s", ibv_wc_status_str(wc.status));
 	memset(buf, 0, FILE_SIZE);
-	ASSERT_EQ(0, post(e.qp, IBV_WR_RDMA_READ, 3, lmr, buf, FILE_SIZE,
+	ASSERT_EQ(0, verbs_post_rdma(e.qp, IBV_WR_RDMA_READ, 3, lmr, buf, FILE_SIZE,
 			  raddr, rkey));
-	ASSERT_EQ(0, poll_one(e.cq, CQ_MS, &wc));
+	ASSERT_EQ(0, verbs_poll_one(e.vp.cq, CQ_MS, &wc));
 	ASSERT_EQ((int)IBV_WC_SUCCESS, (int)wc.status)
 		TH_LOG("READ: %s", ibv_wc_status_str(wc.status));
 	diff = pattern_diff(buf, FILE_SIZE / 2, 0, SEED_SERVER);
@@ -810,7 +612,7 @@ static void client(struct __test_metadata *_metadata, const char *ip)
 		int n;
 
 		while (!c.errors && inflight < DEPTH) {
-			if (post(e.qp, IBV_WR_RDMA_WRITE, 4, smr, src, CHUNK,
+			if (verbs_post_rdma(e.qp, IBV_WR_RDMA_WRITE, 4, smr, src, CHUNK,
 				 raddr + off, rkey))
 				break;
 			inflight++;
@@ -822,7 +624,7 @@ static void client(struct __test_metadata *_metadata, const char *ip)
 		 * complete in the CQ when it came (its ACK may still have
 		 * been on its way: the counts are the client's view).
 		 */
-		n = ibv_poll_cq(e.cq, DEPTH, wcs);
+		n = ibv_poll_cq(e.vp.cq, DEPTH, wcs);
 		ASSERT_LE(0, n);
 		for (i = 0; i < (unsigned int)n; i++) {
 			quiet = now_ns();
@@ -892,13 +694,13 @@ static void client(struct __test_metadata *_metadata, const char *ip)
 	/* After the refill: WRITEs with the old rkey, to a fresh QP. */
 	ASSERT_EQ(0, expect_msg(sfd, &peer, M_REOPEN, MSG_MS + ERROR_MS))
 		TH_LOG("the server did not refill in time");
-	ASSERT_EQ(0, qp_connect(&e, e.qp, peer.qpn, sgid));
+	ASSERT_EQ(0, qp_connect(&e, e.qp, peer.qpn, &sgid));
 	memset(&c, 0, sizeof(c));
 	for (i = 0; i < DEPTH; i++)
-		ASSERT_EQ(0, post(e.qp, IBV_WR_RDMA_WRITE, 5, smr, src, CHUNK,
+		ASSERT_EQ(0, verbs_post_rdma(e.qp, IBV_WR_RDMA_WRITE, 5, smr, src, CHUNK,
 				  raddr + (rlen / DEPTH) * i, rkey));
 	for (i = 0; i < DEPTH; i++) {
-		ASSERT_EQ(0, poll_one(e.cq, CQ_MS, &wc))
+		ASSERT_EQ(0, verbs_poll_one(e.vp.cq, CQ_MS, &wc))
 			TH_LOG("stale WRITE %u of %d did not complete", i, DEPTH);
 		if (wc.status == IBV_WC_SUCCESS) {
 			c.ok[0]++;
