@@ -266,16 +266,24 @@ APP
 # --- DKMS -----------------------------------------------------------------
 # dkms_test NAME (after NAME's .env is read): as docs/install.md says,
 # make install-dkms, dkms add, dkms build -k KVER, check the module, then
-# dkms remove --all and make uninstall-dkms. daxpin is in DKMS only for
-# that while: were it there when a recipe installs a kernel's packages,
-# DKMS's kernel hook would build and install it into /lib/modules, where
-# the guests' modules come from. If daxpin is in DKMS on this machine
-# already (an admin's install, not the bench's to remove), it skips.
+# dkms install, then dkms remove --all and make uninstall-dkms. daxpin is
+# in DKMS only for that while: were it there when a recipe installs a
+# kernel's packages, DKMS's kernel hook would build and install it into
+# /lib/modules, where the guests' modules come from. For the same reason
+# `dkms install` goes into a module tree of the bench's own
+# (--installtree, --no-depmod), never /lib/modules; a copy of that tree,
+# build/dkms/NAME/root, is what each guest of NAME loads with modprobe
+# (bench/guest/init.sh). If daxpin is in DKMS on this machine already (an
+# admin's install, not the bench's to remove), it skips.
 dkms_ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$TOP_DIR/dkms.conf")
 dkms_added=""
+dkms_installtree=""
 
 dkms_test() {
 	local k=$1 log=$BUILD_DIR/logs/dkms-$1.log suffix="" mod="" vermagic=""
+	local droot=$BUILD_DIR/dkms/$1 installed="" built=""
+	# No guest may load a module of an earlier run.
+	rm -rf "$droot"
 	if [ -n "${KBUILD_ROOT:-}" ]; then
 		host_result SKIP "dkms build for $k ($KVER): its headers need the newer compiler of the sid chroot ($KBUILD_ROOT), which the host's dkms does not use"
 		return 0
@@ -308,10 +316,29 @@ dkms_test() {
 	   vermagic=$(modinfo -F vermagic "$mod") && [ "${vermagic%% *}" = "$KVER" ] &&
 	   [ "$(modinfo -F version "$mod")" = "$dkms_ver" ] &&
 	   [ -z "$(find "/var/lib/dkms/daxpin/$dkms_ver" -name 'daxpin_test_importer*')" ]; then
+		built=1
 		host_result OK "make install-dkms, dkms add, dkms build daxpin/$dkms_ver -k $KVER ($k): $(basename "$mod"), version $dkms_ver, vermagic $KVER, signer '$(modinfo -F signer "$mod")', no test importer"
 	else
 		echo "module: ${mod:-none}, expected daxpin.ko$suffix; vermagic: ${vermagic:-?}; version: $(modinfo -F version "${mod:-/nonexistent}" 2>/dev/null), expected $dkms_ver" >> "$log"
 		host_result FAIL "dkms build daxpin/$dkms_ver -k $KVER ($k)" "$log"
+	fi
+	if [ -n "$built" ]; then
+		dkms_installtree=$droot/install/lib/modules
+		mkdir -p "$dkms_installtree/$KVER"
+		if dkms install "daxpin/$dkms_ver" -k "$KVER" --no-depmod \
+			--installtree "$dkms_installtree" >> "$log" 2>&1 &&
+		   installed=$(find "$dkms_installtree/$KVER" -name "daxpin.ko$suffix") &&
+		   [ "${installed#"$dkms_installtree/$KVER"}" = "/updates/dkms/daxpin.ko$suffix" ] &&
+		   cmp -s "$installed" "$mod" &&
+		   mkdir -p "$droot/root/lib/modules" &&
+		   cp -a "$dkms_installtree/$KVER" "$droot/root/lib/modules/" &&
+		   depmod -b "$droot/root" "$KVER" >> "$log" 2>&1 &&
+		   grep -q "^updates/dkms/daxpin.ko$suffix:" "$droot/root/lib/modules/$KVER/modules.dep"; then
+			host_result OK "dkms install daxpin/$dkms_ver -k $KVER ($k), into a tree of the bench's own: updates/dkms/daxpin.ko$suffix, the module dkms built; depmod lists it (the guests load it)"
+		else
+			host_result FAIL "dkms install daxpin/$dkms_ver -k $KVER ($k) into $dkms_installtree" "$log"
+			rm -rf "$droot/root"
+		fi
 	fi
 	if dkms_cleanup >> "$log" 2>&1; then
 		host_result OK "dkms remove daxpin/$dkms_ver --all and make uninstall-dkms leave nothing ($k)"
@@ -323,11 +350,14 @@ dkms_test() {
 # dkms_cleanup: what dkms_test added goes, whatever happened (also on exit).
 dkms_cleanup() {
 	[ -n "$dkms_added" ] || return 0
-	dkms_added=""
-	dkms remove "daxpin/$dkms_ver" --all
+	local tree=$dkms_installtree
+	dkms_added="" dkms_installtree=""
+	dkms remove "daxpin/$dkms_ver" --all --no-depmod \
+		--installtree "${tree:-/lib/modules}"
 	make -C "$TOP_DIR" uninstall-dkms
 	[ -z "$(dkms status daxpin)" ] && [ ! -e "/usr/src/daxpin-$dkms_ver" ] &&
-		[ ! -e /var/lib/dkms/daxpin ]
+		[ ! -e /var/lib/dkms/daxpin ] &&
+		{ [ -z "$tree" ] || [ -z "$(find "$tree" -name 'daxpin.ko*')" ]; }
 }
 trap 'dkms_cleanup > /dev/null 2>&1 || true' EXIT
 

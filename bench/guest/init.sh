@@ -99,6 +99,25 @@ udev_rule_check() {
 	return $rc
 }
 
+# dkms_module_check ROOT: the module `dkms install` put into the module
+# tree ROOT (bench/check.sh, dkms_test) loads as an admin loads it, with
+# modprobe, and works: /dev/daxpin, the release's version, daxpinctl.
+dkms_module_check() {
+	local root=$1 ver path rc=0
+	ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$top/dkms.conf")
+	path=$(modinfo -b "$root" -n daxpin) || return 1
+	echo "modinfo -b $root -n daxpin: $path"
+	case $path in */updates/dkms/daxpin.ko*) ;; *) return 1 ;; esac
+	modprobe -d "$root" daxpin || return 1
+	[ -c /dev/daxpin ] || { echo "no /dev/daxpin"; rc=1; }
+	[ "$(cat /sys/module/daxpin/version)" = "$ver" ] ||
+		{ echo "version $(cat /sys/module/daxpin/version), not $ver"; rc=1; }
+	"$top/build/userlib/daxpinctl" status | grep "^module:" |
+		grep -q "loaded, version $ver," || { echo "daxpinctl status does not see it"; rc=1; }
+	rmmod daxpin || rc=1
+	return $rc
+}
+
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts 2>/dev/null
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
@@ -381,6 +400,15 @@ if lsmod | grep -q '^daxpin_test_importer '; then
 	bench_check "rmmod daxpin_test_importer" rmmod daxpin_test_importer
 fi
 bench_check "rmmod daxpin" rmmod daxpin
+if [ "$mode" = check ]; then
+	dkms_root=$top/build/dkms/$kname/root
+	if [ -d "$dkms_root/lib/modules/$(uname -r)" ]; then
+		bench_check "modprobe of the module dkms install put in build/dkms/$kname: /dev/daxpin, version, daxpinctl status, rmmod" \
+			dkms_module_check "$dkms_root"
+	else
+		bench_skip "modprobe of a DKMS-installed module: DKMS installed none for $kname (host.tap says why)"
+	fi
+fi
 if [ -w $kmemleak ]; then
 	# An object must be some seconds old before kmemleak reports it.
 	sleep 6; echo scan > $kmemleak; sleep 1; echo scan > $kmemleak
