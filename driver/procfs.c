@@ -36,6 +36,22 @@ void daxpin_ctx_unregister(struct daxpin_ctx *ctx)
 	mutex_unlock(&daxpin_ctxs_lock);
 }
 
+/*
+ * A listing walks every pin of a daxpin file under its xa_lock, and a file
+ * may hold max_pins of them (a million by default): let the CPU go when
+ * it is wanted, rather than hold a spinlock through the whole walk. The
+ * walk goes on from its index (xa_for_each() looks the next entry up
+ * again), and no pin found before the pause is touched after it.
+ */
+static void daxpin_walk_pause(struct xarray *pins)
+{
+	if (!need_resched())
+		return;
+	xa_unlock(pins);
+	cond_resched();
+	xa_lock(pins);
+}
+
 static const char *daxpin_state_name(unsigned int state)
 {
 	switch (state) {
@@ -109,7 +125,9 @@ static int daxpin_proc_show(struct seq_file *m, void *v)
 	/*
 	 * The xa_lock keeps every pin found alive (UNPIN removes the handle
 	 * under it) and waits for nothing: a PIN in progress holds only a
-	 * reserved entry, which xa_for_each() skips.
+	 * reserved entry, which xa_for_each() skips. A long walk pauses
+	 * (daxpin_walk_pause()), so a pin made or ended meanwhile may be
+	 * listed or not.
 	 */
 	mutex_lock(&daxpin_ctxs_lock);
 	list_for_each_entry(ctx, &daxpin_ctxs, list) {
@@ -118,6 +136,7 @@ static int daxpin_proc_show(struct seq_file *m, void *v)
 			spin_lock(&pin->dinode->lock);
 			daxpin_show_pin(m, pid_nr(ctx->owner), pin, NULL);
 			spin_unlock(&pin->dinode->lock);
+			daxpin_walk_pause(&ctx->pins);
 		}
 		xa_unlock(&ctx->pins);
 	}
@@ -133,7 +152,7 @@ static int daxpin_proc_show(struct seq_file *m, void *v)
  * itself; the counts and the lines are taken one after the other, so a
  * pin made or ended meanwhile may show in one and not the other.
  * Locks as for /proc/daxpin: the xa_lock of ctx->pins > dinode->lock, and
- * ctx->ev_lock alone; nothing here sleeps.
+ * ctx->ev_lock alone; it sleeps only between pins, holding none of them.
  */
 void daxpin_ctx_show_fdinfo(struct seq_file *m, struct daxpin_ctx *ctx)
 {
@@ -155,6 +174,7 @@ void daxpin_ctx_show_fdinfo(struct seq_file *m, struct daxpin_ctx *ctx)
 		if (daxpin_state_live(pin->state))
 			bytes += (u64)pin->npages << PAGE_SHIFT;
 		spin_unlock(&pin->dinode->lock);
+		daxpin_walk_pause(&ctx->pins);
 	}
 	seq_printf(m, "daxpin-pins:\t%u\n", nr_pins);
 	seq_printf(m, "daxpin-pinned-bytes:\t%llu\n", bytes);
@@ -175,6 +195,7 @@ void daxpin_ctx_show_fdinfo(struct seq_file *m, struct daxpin_ctx *ctx)
 			   atomic_read(&pin->nr_vmas),
 			   READ_ONCE(pin->nr_dmabufs));
 		spin_unlock(&pin->dinode->lock);
+		daxpin_walk_pause(&ctx->pins);
 	}
 	xa_unlock(&ctx->pins);
 }

@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <pthread.h>
+#include <sched.h>
 
 #include "kselftest_harness.h"
 #include "common.h"
@@ -281,6 +283,91 @@ TEST_F(admin, fdinfo_counts_mappings_and_dmabufs)
 	fdinfo_exposure(_metadata, self->dfd, pin.out_handle, &vmas, &dmabufs);
 	EXPECT_EQ(0, dmabufs);
 	ASSERT_EQ(0, unpin(self->dfd, pin.out_handle));
+}
+
+/* Lines of @path that start with @prefix (and are ours, if @pid_first). */
+static long count_lines(const char *path, const char *prefix, int pid_first)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	long n = 0;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -errno;
+	while (getline(&line, &cap, f) > 0) {
+		if (pid_first ? atoi(line) == pid_first :
+		    !strncmp(line, prefix, strlen(prefix)))
+			n++;
+	}
+	free(line);
+	fclose(f);
+	return n;
+}
+
+static volatile int hog_stop;
+
+/* Wants the CPU all the time: a walk on this CPU is asked to yield. */
+static void *hog_main(void *arg)
+{
+	while (!hog_stop)
+		;
+	return NULL;
+}
+
+/*
+ * Listings of a file with many pins: every pin listed once, in fdinfo and
+ * in /proc/daxpin, while a thread on the same CPU wants it, so that the
+ * walks pause (daxpin_walk_pause()): on the debug kernel lockdep and
+ * DEBUG_ATOMIC_SLEEP check that they sleep under no spinlock. As many
+ * pins as MANY_PINS_S seconds make, up to MANY_PINS (the debug kernel
+ * under emulation makes far fewer).
+ */
+#define MANY_PINS	20000
+#define MANY_PINS_S	10
+TEST_F_TIMEOUT(admin, listings_of_many_pins, 300)
+{
+	uint64_t t0 = now_ns(), end = t0 + MANY_PINS_S * 1000000000ull;
+	unsigned int pins = 0;
+	char path[64], line[128];
+	cpu_set_t cpu;
+	pthread_t hog;
+	long lines;
+	FILE *f;
+	int i, n;
+
+	for (n = 0; n < MANY_PINS && (n < 200 || now_ns() < end); n++)
+		ASSERT_EQ(0, pin_range(self->dfd, self->ffd,
+				       (n % (FILE_SIZE / PAGE)) * PAGE, PAGE, 0,
+				       LONG_DEADLINE, NULL)) TH_LOG("pin %d", n);
+	TH_LOG("%d pins in %.1f s", n, (now_ns() - t0) / 1e9);
+	CPU_ZERO(&cpu);
+	CPU_SET(0, &cpu);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(cpu), &cpu));
+	hog_stop = 0;
+	ASSERT_EQ(0, pthread_create(&hog, NULL, hog_main, NULL));
+
+	t0 = now_ns();
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", self->dfd);
+	lines = count_lines(path, "daxpin-pin:\t", 0);
+	f = fopen(path, "r");
+	ASSERT_NE(NULL, f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "daxpin-pins:\t%u", &pins) == 1)
+			break;
+	fclose(f);
+	EXPECT_EQ(n, lines);
+	EXPECT_EQ((unsigned int)n, pins);
+	EXPECT_EQ(n, count_lines("/proc/daxpin", NULL, getpid()));
+	TH_LOG("fdinfo twice and /proc/daxpin once, sharing the CPU: %.1f s",
+	       (now_ns() - t0) / 1e9);
+
+	hog_stop = 1;
+	pthread_join(hog, NULL);
+	CPU_ZERO(&cpu);
+	for (i = 0; i < (int)sysconf(_SC_NPROCESSORS_ONLN) && i < CPU_SETSIZE; i++)
+		CPU_SET(i, &cpu);
+	EXPECT_EQ(0, sched_setaffinity(0, sizeof(cpu), &cpu));
 }
 
 /*
@@ -999,7 +1086,8 @@ TEST_F_TIMEOUT(admin, daxpinctl_watch_sees_pin_and_recall, 120)
 		 watcher);
 	snprintf(enable, sizeof(enable), "%s/events/daxpin/recall/enable",
 		 inst);
-	end = now_ns() + PROMPT_MS * 1000000ull;
+	/* A new instance makes a file per event: slow on the debug kernel. */
+	end = now_ns() + 6 * PROMPT_MS * 1000000ull;
 	while ((read_small_file(enable, buf, sizeof(buf)) < 0 || buf[0] != '1') &&
 	       now_ns() < end)
 		usleep(10000);
