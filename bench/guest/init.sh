@@ -122,6 +122,16 @@ mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts 2>/dev/null
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
+# No comm recording for trace events (tracefs option record-cmd): with it,
+# enabling any event also hooks sched_switch and sched_wakeup, so each
+# enable and disable patches the scheduler's hottest code on every CPU
+# (text_poke_bp). Under QEMU's multi-threaded TCG that went wrong twice
+# in one day during the tracepoint tests: a vCPU ran a stale int3 in
+# try_to_wake_up (oops, 7.2) and a text_poke_bp IPI was never answered
+# (hang, 6.1). daxpin's own tracepoints are still patched; trace lines
+# show the task as "<...>", which no test reads.
+echo 0 > /sys/kernel/tracing/options/record-cmd 2>/dev/null || true
 ip link set lo up
 hostname daxpin-guest
 
