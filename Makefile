@@ -4,7 +4,10 @@
 # make KVER=VERSION   ... against /lib/modules/VERSION/build
 # make KDIR=DIR       ... against the kernel build tree DIR
 # make lint           checkpatch --strict and sparse (C=2) on driver/ and uapi/
-# make check          the whole test suite in QEMU guests (see bench/)
+# make check          the test suite in QEMU guests (see bench/): every kernel
+#                     and file system, each program where it says it runs
+# make check-full     everything: every program in every guest, the fuzzer
+#                     at length, check-2host (bench/check-full.sh)
 # make check-host     only its host part: builds, install, DKMS; no guest
 # make fuzz           the fuzzer for BENCH_SECONDS (300) on the debug kernel, XFS
 # make demo           boot a guest with pmem and show daxpin working
@@ -33,7 +36,7 @@ VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' $(CURDIR)/dkms.co
 KERNEL_FILES = $(filter-out %.mod.c,$(wildcard driver/*.c driver/*.h selftests/importer/*.c selftests/importer/*.h)) uapi/linux/daxpin.h
 
 .PHONY: all module userlib selftests examples lint checkpatch sparse \
-	check check-host check-2host fuzz soak demo benchmark vm-shell clean \
+	check check-full check-host check-2host fuzz soak demo benchmark vm-shell clean \
 	install-dkms uninstall-dkms install uninstall twohost
 
 all: module userlib selftests examples
@@ -80,6 +83,9 @@ sparse:
 
 check:
 	bench/check.sh $(if $(KVER_SET),KVER=$(KVER_SET)) $(if $(FS),FS=$(FS)) $(if $(T),T=$(T))
+
+check-full:
+	bench/check-full.sh
 
 check-host:
 	bench/check.sh --host $(if $(KVER_SET),KVER=$(KVER_SET))

@@ -2,19 +2,27 @@
 # SPDX-License-Identifier: GPL-2.0
 # check.sh [--demo | --shell | --benchmark | --host] [KVER=NAME[,NAME]] [FS=FS[,FS]] [T=GLOB]
 #
-# The whole test suite (what `make check` and CI run): install what is
-# missing, build daxpin for every kernel of bench/kernels.list, boot each in
-# QEMU with pmem, run the selftests on each of its file systems, and judge:
-# any failed test, any test program that did not report, any guest that did
-# not power off, any kernel warning or detector report fails the run.
+# The test suite (what `make check` and CI run): install what is missing,
+# build daxpin for every kernel of bench/kernels.list, boot each in QEMU
+# with pmem once per file system of its line, run there the selftest
+# programs that say they run there (DAXPIN_RUNS_ON() in each program;
+# docs/bench.md, "Where each test runs"), and judge: any failed test, any
+# test program that did not report, any guest that did not power off, any
+# kernel warning or detector report fails the run. It ends with the time
+# of each guest and of the whole run, and the line "N passed, N failed, N
+# skipped".
 #
-# KVER selects kernels by name (6.1, 6.12, 6.1-debug) or by release
-# (6.1.0-56-amd64), opt-in kernels of the list (7.2) too: without KVER
-# they are left out. FS selects file systems; T is a glob on the selftest
-# program names. --demo runs the demo in the first selected kernel's guest,
-# --shell gives a shell there. --host runs what `make check` runs on the
-# host only (builds, checkpatch, make install into a DESTDIR, DKMS builds
-# for the selected kernels) and boots no guest.
+# KVER selects kernels by name (6.1, 6.12, 6.1-debug, 7.2) or by release
+# (6.1.0-57-amd64), opt-in kernels of the list too: without KVER they are
+# left out. FS selects file systems; T is a glob on the selftest program
+# names, and the programs it names run in every selected guest. --demo
+# runs the demo in the first selected kernel's guest, --shell gives a
+# shell there. --host runs what `make check` runs on the host only
+# (builds, checkpatch, make install into a DESTDIR, DKMS builds for the
+# selected kernels) and boots no guest.
+#
+# Environment: BENCH_JOBS guests run at once (2); BENCH_SCOPES=all runs
+# every program in every guest (`make check-full`).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -389,10 +397,15 @@ build_in_root() (
 	chroot "$root" make "${args[@]}"
 )
 
-# --- per kernel -------------------------------------------------------
+# --- per kernel: prepare, build, DKMS -------------------------------------
+# The host's part for every selected kernel first; the guests after it
+# (below), so that they can run side by side.
+built=()
 for k in "${selected[@]}"; do
 	msg "kernel $k: preparing"
+	t0=$(date +%s)
 	"$BENCH_DIR/prepare-kernel.sh" "$k" > /dev/null
+	t1=$(date +%s)
 	# Only the kernels whose env says so build in a chroot.
 	unset KBUILD_ROOT
 	# shellcheck disable=SC1090
@@ -425,13 +438,20 @@ for k in "${selected[@]}"; do
 		host_result FAIL "daxpin.ko builds for $k ($KVER)" "$log"
 		continue
 	fi
+	built+=("$k")
+	# For bench/times.sh: preparing the kernel, building the module.
+	echo "prepare $((t1 - t0))" > "$BUILD_DIR/logs/host-$k.times"
+	echo "build $(($(date +%s) - t1))" >> "$BUILD_DIR/logs/host-$k.times"
 
 	if [ "$mode" = check ] || [ "$mode" = host ]; then
+		t1=$(date +%s)
 		dkms_test "$k"
-		[ "$mode" = host ] && continue
+		echo "dkms $(($(date +%s) - t1))" >> "$BUILD_DIR/logs/host-$k.times"
 	fi
+	# Before any guest starts: guests of one kernel share it.
+	[ "$mode" = host ] || ensure_initrd "$k" > /dev/null
 
-	if [ "$mode" != check ]; then
+	if [ "$mode" != check ] && [ "$mode" != host ]; then
 		fs=${fsel%%,*}
 		fs=${fs:-${FSLIST%% *}}
 		"$BENCH_DIR/run-guest.sh" "$k" "$fs" "$mode" || true
@@ -445,27 +465,97 @@ for k in "${selected[@]}"; do
 		fi
 		exit 0
 	fi
+done
 
-	for fs in $FSLIST; do
-		if [ -n "$fsel" ] && [[ ",$fsel," != *",$fs,"* ]]; then continue; fi
-		msg "kernel $k, $fs: booting guest"
-		run_ok=1
-		# The userspace runs under valgrind once per check, in the
-		# first guest (it is slow under emulation).
-		valgrind=0
-		if [ -z "${valgrind_done:-}" ] && [ "$tsel" = "*" ]; then
-			valgrind=1 valgrind_done=1
-		fi
-		BENCH_VALGRIND=$valgrind "$BENCH_DIR/run-guest.sh" "$k" "$fs" check "$tsel" || run_ok=0
-		out=$BUILD_DIR/logs/$k-$fs
-		read -r p f s < <("$BENCH_DIR/report.sh" "$out" "$tsel" "$run_ok")
-		total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
-		total_skip=$((total_skip + s))
-		verdict=ok
-		[ -f "$out/verdict-bad" ] && { verdict=FAILED; bad_runs=$((bad_runs + 1)); }
-		summary+=("$(printf '%-10s %-5s %4d passed %4d failed %4d skipped %5ss  %s' \
-			"$k" "$fs" "$p" "$f" "$s" "$(cat "$out/seconds" 2>/dev/null || echo '?')" "$verdict")")
+# --- the guests -----------------------------------------------------------
+# One guest per kernel and file system. Which selftest programs a guest
+# runs follows from each program's DAXPIN_RUNS_ON() (selftests/common.h)
+# and the guest's scopes: "every" in every guest, "kernel" in the first
+# file system of each kernel, "one" (and the valgrind runs) in the first
+# guest of the run, "debug" on kernels of the debug recipe.
+# BENCH_SCOPES=all (make check-full) runs every program in every guest.
+# BENCH_JOBS guests run at once (docs/bench.md, "Where the time goes").
+BENCH_JOBS=${BENCH_JOBS:-2}
+case $BENCH_JOBS in ''|*[!0-9]*|0) die "BENCH_JOBS must be a positive number" ;; esac
+jobs=()		# "KERNEL FS SCOPES VALGRIND", in report order
+if [ "$mode" = check ]; then
+	first=1
+	for k in "${built[@]}"; do
+		kfirst=1
+		for fs in $(kernel_field "$k" fs); do
+			if [ -n "$fsel" ] && [[ ",$fsel," != *",$fs,"* ]]; then continue; fi
+			scopes=every valgrind=0
+			[ -z "$kfirst" ] || scopes+=,kernel
+			[ -z "$first" ] || scopes+=,one
+			[ "$(kernel_field "$k" 2)" != debug ] || scopes+=,debug
+			[ -z "${BENCH_SCOPES:-}" ] || scopes=$BENCH_SCOPES
+			# The userspace runs under valgrind once per check,
+			# in the first guest (it is slow under emulation).
+			[ -z "$first" ] || [ "$tsel" != "*" ] || valgrind=1
+			jobs+=("$k $fs $scopes $valgrind")
+			first="" kfirst=""
+		done
 	done
+fi
+
+# The order guests start in: the longest first (the debug kernel's, then
+# the one with the valgrind runs), so that the last to finish is short.
+start_order=()
+for j in "${jobs[@]}"; do
+	read -r k _ _ v <<< "$j"
+	[ "$(kernel_field "$k" 2)" = debug ] && start_order+=("$j")
+done
+for j in "${jobs[@]}"; do
+	read -r k _ _ v <<< "$j"
+	[ "$(kernel_field "$k" 2)" != debug ] && [ "$v" = 1 ] && start_order+=("$j")
+done
+for j in "${jobs[@]}"; do
+	read -r k _ _ v <<< "$j"
+	[ "$(kernel_field "$k" 2)" != debug ] && [ "$v" != 1 ] && start_order+=("$j")
+done
+
+# run_job "KERNEL FS SCOPES VALGRIND": one guest; its verdict on the
+# guest's own run (powered off in time) is left in its log directory.
+run_job() {
+	local k fs scopes v out what
+	read -r k fs scopes v <<< "$1"
+	out=$BUILD_DIR/logs/$k-$fs
+	what=$scopes
+	[ "$v" = 0 ] || what+=", valgrind"
+	msg "kernel $k, $fs: booting guest (runs: $what)"
+	if BENCH_VALGRIND=$v BENCH_SCOPES=$scopes \
+		"$BENCH_DIR/run-guest.sh" "$k" "$fs" check "$tsel"; then
+		echo 1 > "$out/run-ok"
+	else
+		echo 0 > "$out/run-ok"
+	fi
+	msg "kernel $k, $fs: guest done in $(cat "$out/seconds" 2>/dev/null || echo '?') s"
+}
+
+guests_start=$(date +%s)
+running=0
+for j in "${start_order[@]}"; do
+	if [ "$running" -ge "$BENCH_JOBS" ]; then
+		wait -n || true
+		running=$((running - 1))
+	fi
+	run_job "$j" &
+	running=$((running + 1))
+done
+wait || true
+guests_seconds=$(($(date +%s) - guests_start))
+
+for j in "${jobs[@]}"; do
+	read -r k fs scopes v <<< "$j"
+	out=$BUILD_DIR/logs/$k-$fs
+	read -r p f s < <("$BENCH_DIR/report.sh" "$out" "$tsel" \
+		"$(cat "$out/run-ok" 2>/dev/null || echo 0)" "$scopes")
+	total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
+	total_skip=$((total_skip + s))
+	verdict=ok
+	[ -f "$out/verdict-bad" ] && { verdict=FAILED; bad_runs=$((bad_runs + 1)); }
+	summary+=("$(printf '%-10s %-5s %4d passed %4d failed %4d skipped %5ss  %s' \
+		"$k" "$fs" "$p" "$f" "$s" "$(cat "$out/seconds" 2>/dev/null || echo '?')" "$verdict")")
 done
 
 read -r p f s < <("$BENCH_DIR/report.sh" --host "$host_tap")
@@ -476,7 +566,7 @@ summary+=("$(printf '%-10s %-5s %4d passed %4d failed %4d skipped' host - "$p" "
 echo
 echo "daxpin check: per kernel and file system"
 printf '  %s\n' "${summary[@]}"
-echo "  (logs: $BUILD_DIR/logs; $(($(date +%s) - start_all)) s in all)"
+echo "  (logs: $BUILD_DIR/logs; host part $((guests_start - start_all)) s, guests $guests_seconds s, $BENCH_JOBS at a time; $(($(date +%s) - start_all)) s in all)"
 echo
 echo "$total_pass passed, $total_fail failed, $total_skip skipped"
 [ "$total_fail" -eq 0 ] && [ "$bad_runs" -eq 0 ]

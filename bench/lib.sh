@@ -74,3 +74,36 @@ linux_source_tree() {
 	fi
 	echo "$tree"
 }
+
+# program_runs_on BINARY: where `make check` runs the selftest program
+# BINARY, as its DAXPIN_RUNS_ON() says (selftests/common.h): every, kernel,
+# one or debug; nothing if it says none.
+program_runs_on() {
+	grep -aoE 'daxpin-runs-on=(every|kernel|one|debug);' "$1" 2>/dev/null |
+		head -n 1 | sed 's/^daxpin-runs-on=//; s/;$//'
+}
+
+# runs_here BINARY SCOPES FILTER: whether a guest whose run covers SCOPES
+# (a comma-separated list of every, kernel, one, debug; or "all") runs
+# BINARY. A FILTER other than "*" (T=GLOB) names the programs to run, and
+# they run wherever they are asked to.
+runs_here() {
+	local where
+	[ "$3" = "*" ] || return 0
+	[ "$2" = all ] && return 0
+	where=$(program_runs_on "$1")
+	[ -n "$where" ] && [[ ",$2," == *",$where,"* ]]
+}
+
+# ensure_initrd NAME: make kernel NAME's initramfs if it is missing or older
+# than what it is made from; prints its path.
+ensure_initrd() {
+	local env=$BUILD_DIR/kernels/$1.env initrd=$BUILD_DIR/kernels/$1.initrd
+	if [ ! -f "$initrd" ] || [ "$initrd" -ot "$env" ] ||
+	   [ "$initrd" -ot "$BENCH_DIR/guest/initramfs-init" ] ||
+	   [ "$initrd" -ot "$BENCH_DIR/mkinitramfs.sh" ]; then
+		"$BENCH_DIR/mkinitramfs.sh" "$env" "$initrd" >&2 ||
+			die "cannot make the initramfs of $1"
+	fi
+	echo "$initrd"
+}

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# report.sh OUTDIR FILTER RUN_OK: judge one guest run and print
+# report.sh OUTDIR FILTER RUN_OK [SCOPES]: judge one guest run (whose
+# selftest programs were those of FILTER and SCOPES, as bench/check.sh
+# says; SCOPES "every" if not given) and print
 # "PASSED FAILED SKIPPED" on stdout (details on stderr).
 # report.sh --host TAPFILE: count a TAP file of host-side checks.
 #
@@ -44,16 +46,7 @@ if [ "$1" = --host ]; then
 	exit 0
 fi
 
-out=$1 filter=$2 run_ok=$3
-# The kernel's name: $out is build/logs/KERNEL-FS.
-kname=$(basename "$out"); kname=${kname%-*}
-# Whether `make check` leaves test program $1 out on kernel $2 (the same
-# rule as bench/guest/init.sh's).
-manual_skip() {
-	awk -v n="$1" -v k="$2" '
-	$1 == n { skip = 1; for (i = 2; i <= NF; i++) if ($i == k) skip = 0 }
-	END { exit !skip }' "$BENCH_DIR/manual-tests"
-}
+out=$1 filter=$2 run_ok=$3 scopes=${4:-every}
 pass=0 fail=0 skip=0
 result() { # result OK|FAIL DESCRIPTION
 	if [ "$1" = OK ]; then pass=$((pass + 1)); else
@@ -86,9 +79,8 @@ for t in "$TOP_DIR"/build/selftests/*; do
 	name=$(basename "$t")
 	# shellcheck disable=SC2254
 	case $name in $filter) ;; *) continue ;; esac
-	if [ "$filter" = "*" ] && manual_skip "$name" "$kname"; then
-		continue
-	fi
+	# The same rule as bench/guest/init.sh's (bench/lib.sh).
+	runs_here "$t" "$scopes" "$filter" || continue
 	tap=$out/$name.tap
 	plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$tap" 2>/dev/null | head -n 1)
 	got=$(grep -cE '^(not )?ok [0-9]+' "$tap" 2>/dev/null)

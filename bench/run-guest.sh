@@ -31,12 +31,7 @@ env=$BUILD_DIR/kernels/$kernel.env
 ko=$BUILD_DIR/k/$kernel/driver/daxpin.ko
 [ -f "$ko" ] || die "daxpin.ko for $kernel is not built ($ko)"
 
-initrd=$BUILD_DIR/kernels/$kernel.initrd
-if [ ! -f "$initrd" ] || [ "$initrd" -ot "$env" ] ||
-   [ "$initrd" -ot "$BENCH_DIR/guest/initramfs-init" ] ||
-   [ "$initrd" -ot "$BENCH_DIR/mkinitramfs.sh" ]; then
-	"$BENCH_DIR/mkinitramfs.sh" "$env" "$initrd"
-fi
+initrd=$(ensure_initrd "$kernel")
 
 outdir=$BUILD_DIR/logs/$kernel-$fs
 # MODE twohost: one of the two guests of bench/check-2host.sh, which sets
@@ -98,6 +93,8 @@ fi
 append+=" bench_top=$TOP_DIR bench_fs=$fs bench_mode=$mode"
 append+=" bench_filter=$filter bench_ko=$ko bench_modroot=$KMODROOT"
 append+=" bench_valgrind=${BENCH_VALGRIND:-0}"
+# Which selftest programs run (their DAXPIN_RUNS_ON(); bench/check.sh).
+append+=" bench_scopes=${BENCH_SCOPES:-every}"
 # How long the time-bounded tests (fuzz, stress) run; empty: their default.
 append+=${BENCH_SECONDS:+ bench_seconds=$BENCH_SECONDS}
 # How many iterations the iterated tests (corruption) run; empty: theirs.

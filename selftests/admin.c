@@ -15,6 +15,13 @@
 #include "kselftest_harness.h"
 #include "common.h"
 
+/*
+ * Once per kernel: fdinfo, tracepoints, perf and daxpinctl: what the
+ * kernel's tracing and page references give differs by kernel, not by file
+ * system.
+ */
+DAXPIN_RUNS_ON(kernel);
+
 #define FILE_SIZE	(4 * 1024 * 1024UL)
 /* Pins in the upper half: a truncate to half the size recalls them. */
 #define PIN_OFF		(3 * 1024 * 1024UL)

@@ -12,6 +12,12 @@
 #include "kselftest_harness.h"
 #include "common.h"
 
+/*
+ * Every kernel and file system: the set-up of each guest is what it
+ * checks.
+ */
+DAXPIN_RUNS_ON(every);
+
 static int file_is_dax(const char *dir, int *is_dax)
 {
 	char path[4096];

@@ -25,6 +25,30 @@
 #include <linux/daxpin.h>
 #include "libdaxpin.h"
 
+/*
+ * Where `make check` runs this program (docs/bench.md, "Where each test
+ * runs"). Every test program says it once, at file scope:
+ *   DAXPIN_RUNS_ON(every)   every kernel and file system of
+ *                           bench/kernels.list: its outcome can differ by
+ *                           kernel or by file system (a row of
+ *                           docs/compatibility.md);
+ *   DAXPIN_RUNS_ON(kernel)  every kernel, on the first file system of its
+ *                           line: it can differ by kernel, not by file
+ *                           system;
+ *   DAXPIN_RUNS_ON(one)     one configuration, the first kernel's first file
+ *                           system: its outcome cannot differ (argument
+ *                           checking, measurements of userspace);
+ *   DAXPIN_RUNS_ON(debug)   the debug kernels only (KASAN, lockdep,
+ *                           kmemleak, fault injection).
+ * `make check-full` runs every program everywhere; T=NAME runs the programs
+ * it names wherever it is asked to. The bench reads the string from the
+ * binary (bench/lib.sh, program_runs_on); the selftests' Makefile refuses a
+ * program that says none.
+ */
+#define DAXPIN_RUNS_ON(where)						\
+	static const char daxpin_runs_on[] __attribute__((used)) =	\
+		"daxpin-runs-on=" #where ";"
+
 static inline const char *env_or_die(const char *name)
 {
 	const char *v = getenv(name);

@@ -46,6 +46,12 @@
 #include "verbs.h"
 #include "importer/daxpin_test_importer.h"
 
+/*
+ * Every kernel and file system: where freed blocks go is the file system's
+ * and the kernel's.
+ */
+DAXPIN_RUNS_ON(every);
+
 #define FILE_SIZE	(4 * 1024 * 1024UL)
 #define ITERATIONS	3
 #define DEADLINE_MS	100

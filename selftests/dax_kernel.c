@@ -21,6 +21,12 @@
 #include "kselftest_harness.h"
 #include "common.h"
 
+/*
+ * Every kernel and file system: facts of each kernel's DAX code and each
+ * file system.
+ */
+DAXPIN_RUNS_ON(every);
+
 /* The lines of the three checks in fs/dax.c, and what was measured. */
 struct dax_warnings {
 	const char *release;	/* uname -r prefix */

@@ -13,6 +13,12 @@
 #include "kselftest_harness.h"
 #include "common.h"
 
+/*
+ * Once per kernel: the device node and module life: the kernel's, not the
+ * file system's.
+ */
+DAXPIN_RUNS_ON(kernel);
+
 #define offsetofend(T, m) (offsetof(T, m) + sizeof(((T *)0)->m))
 
 /* Every command, for the checks that apply to all of them. */

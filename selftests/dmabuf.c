@@ -25,6 +25,12 @@
 #include "common.h"
 #include "importer/daxpin_test_importer.h"
 
+/*
+ * Every kernel and file system: dma-buf's API moves between kernels;
+ * revocation runs layout changes.
+ */
+DAXPIN_RUNS_ON(every);
+
 #define FILE_SIZE	(4 * 1024 * 1024UL)
 #define PROMPT_MS	5000
 #define DEADLINE_MS	300

@@ -12,6 +12,12 @@
 #include "kselftest_harness.h"
 #include "common.h"
 
+/*
+ * The debug kernel: fault injection (CONFIG_FAULT_INJECTION): only the
+ * debug kernel has it.
+ */
+DAXPIN_RUNS_ON(debug);
+
 #define FAIL_NTH	"/proc/thread-self/fail-nth"
 
 /*

@@ -60,6 +60,12 @@
 #include "kselftest.h"
 #include "common.h"
 
+/*
+ * The debug kernel: random, so where a finding matters most: KASAN,
+ * lockdep, kmemleak.
+ */
+DAXPIN_RUNS_ON(debug);
+
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE		25
 #endif

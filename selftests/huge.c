@@ -12,6 +12,12 @@
 #include "kselftest_harness.h"
 #include "common.h"
 
+/*
+ * Every kernel and file system: 2 MiB entries depend on the file system's
+ * allocator and the kernel.
+ */
+DAXPIN_RUNS_ON(every);
+
 #define FILE_BYTES	(8UL << 20)
 
 /* mem_bytes of this process's pin @handle in /proc/daxpin, or -1. */

@@ -12,6 +12,12 @@
 #include "kselftest_harness.h"
 #include "common.h"
 
+/*
+ * Every kernel and file system: reflink and dedupe exist on XFS only;
+ * lifetimes follow the kernel.
+ */
+DAXPIN_RUNS_ON(every);
+
 #define FILE_SIZE	(4 * 1024 * 1024UL)
 #define PROMPT_MS	5000
 

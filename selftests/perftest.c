@@ -30,6 +30,12 @@
 #include "kselftest_harness.h"
 #include "common.h"
 
+/*
+ * One configuration: bandwidth through the shim, once: registration paths
+ * per kernel are rdma's and preload's to test.
+ */
+DAXPIN_RUNS_ON(one);
+
 /* perftest's message size; its buffer is 2 * SIZE (one QP). */
 #define SIZE		65536UL
 #define ITERS		"500"

@@ -8,6 +8,12 @@
 #include "kselftest_harness.h"
 #include "common.h"
 
+/*
+ * Every kernel and file system: what a pin allocates and refuses is the
+ * file system's.
+ */
+DAXPIN_RUNS_ON(every);
+
 #define FILE_SIZE (4 * 1024 * 1024UL)
 
 FIXTURE(pin) {

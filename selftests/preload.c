@@ -32,6 +32,12 @@
 #include "common.h"
 #include "verbs.h"
 
+/*
+ * Once per kernel: the shim's registration path follows the kernel (ODP
+ * from 6.15).
+ */
+DAXPIN_RUNS_ON(kernel);
+
 #define FILE_SIZE	(1024 * 1024UL)
 /* The program maps [MAP_OFF, MAP_OFF + MAP_LEN) of the file. */
 #define MAP_OFF		(256 * 1024UL)

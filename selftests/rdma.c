@@ -17,6 +17,12 @@
 #include "verbs.h"
 #include "libdaxpin-verbs.h"
 
+/*
+ * Every kernel and file system: registration paths differ by kernel;
+ * recalls by file system.
+ */
+DAXPIN_RUNS_ON(every);
+
 #define FILE_SIZE	(1024 * 1024UL)
 /* How long an RDMA operation may take to complete (emulated, loaded). */
 #define CQ_TIMEOUT_MS	10000

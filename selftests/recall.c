@@ -15,6 +15,12 @@
 #include "kselftest_harness.h"
 #include "common.h"
 
+/*
+ * Every kernel and file system: every layout change of every file system
+ * and kernel.
+ */
+DAXPIN_RUNS_ON(every);
+
 #define FILE_SIZE	(4 * 1024 * 1024UL)
 #define PIN_LEN		(1024 * 1024UL)
 /* A layout change that is not waiting finishes within this. */

@@ -11,6 +11,12 @@
 #include "kselftest_harness.h"
 #include "common.h"
 
+/*
+ * Every kernel and file system: revocation races each file system's layout
+ * changes.
+ */
+DAXPIN_RUNS_ON(every);
+
 #define FILE_SIZE	(4 * 1024 * 1024UL)
 #define PROMPT_MS	5000
 #define DEADLINE_MS	300

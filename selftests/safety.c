@@ -19,6 +19,12 @@
 #include "kselftest_harness.h"
 #include "common.h"
 
+/*
+ * Every kernel and file system: the threat table, on every kernel and file
+ * system.
+ */
+DAXPIN_RUNS_ON(every);
+
 #define FILE_SIZE	(4 * 1024 * 1024UL)
 #define HALF		(FILE_SIZE / 2)
 #define PROMPT_MS	5000

@@ -31,6 +31,12 @@
 #include "kselftest_harness.h"
 #include "common.h"
 
+/*
+ * Every kernel and file system: the mixed load that stalled XFS once:
+ * every kernel and file system.
+ */
+DAXPIN_RUNS_ON(every);
+
 #define NFILES		4
 #define FILE_MAX	(4 * 1024 * 1024UL)
 #define FILE_PAGES	(FILE_MAX / PAGE)

@@ -22,14 +22,6 @@ arg() {
 	done
 }
 
-# Whether `make check` leaves test program $1 out on kernel $2, by the
-# list in $3 (bench/manual-tests): a line "NAME" always, "NAME K..." on
-# kernels other than those.
-manual_skip() {
-	awk -v n="$1" -v k="$2" '
-	$1 == n { skip = 1; for (i = 2; i <= NF; i++) if ($i == k) skip = 0 }
-	END { exit !skip }' "$3" 2>/dev/null
-}
 say() { echo "[guest] $*" > /dev/console; }
 
 top=$(arg bench_top)
@@ -41,6 +33,12 @@ ko=$(arg bench_ko)
 # The kernel's name in bench/kernels.list: build/k/NAME/driver/daxpin.ko.
 kname=$(basename "$(dirname "$(dirname "$ko")")")
 valgrind_demo=$(arg bench_valgrind)
+# Which selftest programs this guest runs: those whose DAXPIN_RUNS_ON()
+# is in this list (bench/check.sh chooses it; docs/bench.md).
+scopes=$(arg bench_scopes)
+: "${scopes:=every}"
+# program_runs_on and runs_here, the same rule as the host's report.sh.
+. "$top/bench/lib.sh"
 
 poweroff_now() {
 	dmesg > "$out/dmesg.log" 2>/dev/null
@@ -52,6 +50,9 @@ poweroff_now() {
 	read -r <&3
 }
 mkfifo /run/init-hold
+# Where a guest's time goes (docs/bench.md, "Where the time goes"): boot
+# until init, then each selftest program ("NAME SECONDS", see below).
+echo "boot $(cut -d' ' -f1 /proc/uptime)" > "$out/times"
 trap poweroff_now EXIT
 
 # TAP for the bench's own checks: each one is a test that can fail.
@@ -371,19 +372,20 @@ check)
 		[ -x "$t" ] || continue
 		name=$(basename "$t")
 		case $name in $filter) ;; *) continue ;; esac
-		# Manual programs run only when asked for by name, or on
-		# the kernels bench/manual-tests names for them.
-		if [ "$filter" = "*" ] &&
-		   manual_skip "$name" "$kname" "$top/bench/manual-tests"; then
-			say "$name: left out on $kname (bench/manual-tests)"
+		if ! runs_here "$t" "$scopes" "$filter"; then
+			say "$name: runs on '$(program_runs_on "$t")', not in this guest's '$scopes'"
 			continue
 		fi
 		say "running $name"
+		t0=$(cut -d' ' -f1 /proc/uptime)
 		(cd /tmp && "$t" > "$out/$name.tap" 2>&1)
-		say "$name exited with $?"
+		rc=$?
+		echo "$name $(awk -v a="$t0" '{ printf "%.1f", $1 - a }' /proc/uptime)" >> "$out/times"
+		say "$name exited with $rc"
 	done
 	if [ "$valgrind_demo" = 1 ]; then
 		# libdaxpin and every command path of the module, under memcheck.
+		t0=$(cut -d' ' -f1 /proc/uptime)
 		say "running daxpin-demo under valgrind"
 		bench_check "daxpin-demo under valgrind: no errors, nothing definitely lost" \
 			valgrind -q --child-silent-after-fork=yes --leak-check=full \
@@ -400,6 +402,7 @@ check)
 			"$top/build/selftests/rdma" > "$out/rdma-valgrind.tap" 2>&1)
 		rc=$?
 		say "rdma under valgrind exited with $rc"
+		echo "valgrind $(awk -v a="$t0" '{ printf "%.1f", $1 - a }' /proc/uptime)" >> "$out/times"
 		bench_check "rdma under valgrind: every test passed, no errors, nothing definitely lost" \
 			test "$rc" = 0
 	fi
@@ -431,4 +434,5 @@ fi
 if [ "$mode" = benchmark ]; then umount /mnt/dax /mnt/dax-unaligned; else
 	umount /mnt/dax /mnt/nodax /mnt/dax-aligned
 fi
+echo "end $(cut -d' ' -f1 /proc/uptime)" >> "$out/times"
 echo "$bench_n" > "$out/done"

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# times.sh [LOGDIR]: where the last `make check` spent its time, as a
+# Markdown table (docs/bench.md, "Where the time goes"): a column per
+# guest (KERNEL-FS), a row per step - boot to init, each selftest program,
+# the valgrind runs, the guest's whole run by its own clock and by the
+# host's (boot to power-off) - in seconds; then a line per kernel with its
+# host part: preparing it, building the module (W=1, sparse), DKMS.
+# LOGDIR is build/logs by default. Steps a guest did not run are blank.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+logs=${1:-$BUILD_DIR/logs}
+guests=()
+for d in "$logs"/*/; do
+	[ -f "$d/times" ] && guests+=("$(basename "$d")")
+done
+[ ${#guests[@]} -gt 0 ] || die "no guest times in $logs (run make check first)"
+
+for g in "${guests[@]}"; do
+	# "STEP SECONDS" lines; end is the guest's uptime at its last step.
+	sed "s|^|$g |" "$logs/$g/times"
+	echo "$g host-clock $(cat "$logs/$g/seconds" 2>/dev/null || echo '')"
+done | awk -v order="${guests[*]}" '
+	BEGIN { ng = split(order, gs, " ") }
+	{
+		if (!(($2) in seen)) { seen[$2] = 1; steps[++ns] = $2 }
+		t[$1, $2] = $3
+	}
+	END {
+		printf "| step |"
+		for (i = 1; i <= ng; i++) printf " %s |", gs[i]
+		printf "\n|---|"
+		for (i = 1; i <= ng; i++) printf "---:|"
+		printf "\n"
+		for (j = 1; j <= ns; j++) {
+			s = steps[j]
+			if (s == "end" || s == "host-clock") continue
+			printf "| %s |", s
+			for (i = 1; i <= ng; i++) printf " %s |", t[gs[i], s]
+			printf "\n"
+		}
+		printf "| guest, by its clock |"
+		for (i = 1; i <= ng; i++) printf " %s |", t[gs[i], "end"]
+		printf "\n| guest, boot to power-off |"
+		for (i = 1; i <= ng; i++) printf " %s |", t[gs[i], "host-clock"]
+		printf "\n"
+	}'
+
+echo
+echo "| kernel | prepare | build | dkms |"
+echo "|---|---:|---:|---:|"
+for f in "$logs"/host-*.times; do
+	[ -f "$f" ] || continue
+	k=$(basename "$f" .times); k=${k#host-}
+	printf '| %s | %s | %s | %s |\n' "$k" \
+		"$(awk '$1 == "prepare" { print $2 }' "$f")" \
+		"$(awk '$1 == "build" { print $2 }' "$f")" \
+		"$(awk '$1 == "dkms" { print $2 }' "$f")"
+done
