@@ -367,7 +367,14 @@ dkms_cleanup() {
 		[ ! -e /var/lib/dkms/daxpin ] &&
 		{ [ -z "$tree" ] || [ -z "$(find "$tree" -name 'daxpin.ko*')" ]; }
 }
-trap 'dkms_cleanup > /dev/null 2>&1 || true' EXIT
+# kill_tree PID: PID and every process under it.
+kill_tree() {
+	local c
+	for c in $(pgrep -P "$1"); do kill_tree "$c"; done
+	kill "$1" 2>/dev/null || true
+}
+# On the way out (an error, ^C) no guest of the pool is left running.
+trap 'for p in $(jobs -p); do kill_tree "$p"; done; dkms_cleanup > /dev/null 2>&1 || true' EXIT
 
 if [ "$mode" = check ] || [ "$mode" = host ]; then
 	install_test
@@ -397,10 +404,84 @@ build_in_root() (
 	chroot "$root" make "${args[@]}"
 )
 
-# --- per kernel: prepare, build, DKMS -------------------------------------
-# The host's part for every selected kernel first; the guests after it
-# (below), so that they can run side by side.
-built=()
+# --- the guests' pool -------------------------------------------------------
+# One guest per kernel and file system, BENCH_JOBS of them at a time
+# (docs/bench.md, "Where the time goes"). A kernel's guests join the pool
+# as soon as its module is built, so that they run while the next kernel
+# is prepared. Which selftest programs a guest runs follows from each
+# program's DAXPIN_RUNS_ON() (selftests/common.h) and the guest's scopes:
+# "every" in every guest, "kernel" in the first file system of each
+# kernel, "one" (and the valgrind runs) in the first guest of the run,
+# "debug" on kernels of the debug recipe. BENCH_SCOPES=all (make
+# check-full) runs every program in every guest.
+BENCH_JOBS=${BENCH_JOBS:-2}
+case $BENCH_JOBS in ''|*[!0-9]*|0) die "BENCH_JOBS must be a positive number" ;; esac
+jobs_all=()	# "KERNEL FS SCOPES VALGRIND", in report order
+pending=()	# those not started yet, the next to start first
+running=0
+first_guest=1
+
+# enqueue_guests KERNEL: its guests join the pending ones. The debug
+# kernel's (the longest) and the one with the valgrind runs go first, so
+# that the last guest to finish is a short one.
+enqueue_guests() {
+	local k=$1 fs scopes valgrind kfirst=1 long=() rest=()
+	for fs in $(kernel_field "$k" fs); do
+		if [ -n "$fsel" ] && [[ ",$fsel," != *",$fs,"* ]]; then continue; fi
+		scopes=every valgrind=0
+		[ -z "$kfirst" ] || scopes+=,kernel
+		[ -z "$first_guest" ] || scopes+=,one
+		[ "$(kernel_field "$k" 2)" != debug ] || scopes+=,debug
+		[ -z "${BENCH_SCOPES:-}" ] || scopes=$BENCH_SCOPES
+		# The userspace runs under valgrind once per check, in the
+		# first guest (it is slow under emulation).
+		[ -z "$first_guest" ] || [ "$tsel" != "*" ] || valgrind=1
+		jobs_all+=("$k $fs $scopes $valgrind")
+		if [ "$valgrind" = 1 ] || [ "$(kernel_field "$k" 2)" = debug ]; then
+			long+=("$k $fs $scopes $valgrind")
+		else
+			rest+=("$k $fs $scopes $valgrind")
+		fi
+		first_guest="" kfirst=""
+	done
+	pending=("${long[@]}" "${pending[@]}" "${rest[@]}")
+}
+
+# run_guest "KERNEL FS SCOPES VALGRIND": one guest; whether it finished
+# its run and powered off in time is left in its log directory (run-ok).
+run_guest() {
+	local k fs scopes v out what
+	read -r k fs scopes v <<< "$1"
+	out=$BUILD_DIR/logs/$k-$fs
+	what=$scopes
+	[ "$v" = 0 ] || what+=", valgrind"
+	msg "kernel $k, $fs: booting guest (runs: $what)"
+	if BENCH_VALGRIND=$v BENCH_SCOPES=$scopes \
+		"$BENCH_DIR/run-guest.sh" "$k" "$fs" check "$tsel"; then
+		echo 1 > "$out/run-ok"
+	else
+		echo 0 > "$out/run-ok"
+	fi
+	msg "kernel $k, $fs: guest done in $(cat "$out/seconds" 2>/dev/null || echo '?') s"
+}
+
+# pool_fill [wait]: reap the guests that finished, start pending ones while
+# fewer than BENCH_JOBS run; with "wait", until none is pending.
+pool_fill() {
+	while :; do
+		running=$(jobs -rp | wc -l)
+		while [ "$running" -lt "$BENCH_JOBS" ] && [ ${#pending[@]} -gt 0 ]; do
+			run_guest "${pending[0]}" &
+			pending=("${pending[@]:1}")
+			running=$((running + 1))
+		done
+		[ "${1:-}" = wait ] && [ ${#pending[@]} -gt 0 ] || return 0
+		wait -n || true
+	done
+}
+
+# --- per kernel: prepare, build, DKMS; then its guests ---------------------
+guests_start=""
 for k in "${selected[@]}"; do
 	msg "kernel $k: preparing"
 	t0=$(date +%s)
@@ -438,20 +519,18 @@ for k in "${selected[@]}"; do
 		host_result FAIL "daxpin.ko builds for $k ($KVER)" "$log"
 		continue
 	fi
-	built+=("$k")
-	# For bench/times.sh: preparing the kernel, building the module.
-	echo "prepare $((t1 - t0))" > "$BUILD_DIR/logs/host-$k.times"
-	echo "build $(($(date +%s) - t1))" >> "$BUILD_DIR/logs/host-$k.times"
+	# For bench/times.sh: preparing the kernel, building the module, DKMS.
+	{ echo "prepare $((t1 - t0))"; echo "build $(($(date +%s) - t1))"; } \
+		> "$BUILD_DIR/logs/host-$k.times"
 
 	if [ "$mode" = check ] || [ "$mode" = host ]; then
 		t1=$(date +%s)
 		dkms_test "$k"
 		echo "dkms $(($(date +%s) - t1))" >> "$BUILD_DIR/logs/host-$k.times"
 	fi
-	# Before any guest starts: guests of one kernel share it.
-	[ "$mode" = host ] || ensure_initrd "$k" > /dev/null
+	[ "$mode" = host ] && continue
 
-	if [ "$mode" != check ] && [ "$mode" != host ]; then
+	if [ "$mode" != check ]; then
 		fs=${fsel%%,*}
 		fs=${fs:-${FSLIST%% *}}
 		"$BENCH_DIR/run-guest.sh" "$k" "$fs" "$mode" || true
@@ -465,87 +544,20 @@ for k in "${selected[@]}"; do
 		fi
 		exit 0
 	fi
-done
 
-# --- the guests -----------------------------------------------------------
-# One guest per kernel and file system. Which selftest programs a guest
-# runs follows from each program's DAXPIN_RUNS_ON() (selftests/common.h)
-# and the guest's scopes: "every" in every guest, "kernel" in the first
-# file system of each kernel, "one" (and the valgrind runs) in the first
-# guest of the run, "debug" on kernels of the debug recipe.
-# BENCH_SCOPES=all (make check-full) runs every program in every guest.
-# BENCH_JOBS guests run at once (docs/bench.md, "Where the time goes").
-BENCH_JOBS=${BENCH_JOBS:-2}
-case $BENCH_JOBS in ''|*[!0-9]*|0) die "BENCH_JOBS must be a positive number" ;; esac
-jobs=()		# "KERNEL FS SCOPES VALGRIND", in report order
-if [ "$mode" = check ]; then
-	first=1
-	for k in "${built[@]}"; do
-		kfirst=1
-		for fs in $(kernel_field "$k" fs); do
-			if [ -n "$fsel" ] && [[ ",$fsel," != *",$fs,"* ]]; then continue; fi
-			scopes=every valgrind=0
-			[ -z "$kfirst" ] || scopes+=,kernel
-			[ -z "$first" ] || scopes+=,one
-			[ "$(kernel_field "$k" 2)" != debug ] || scopes+=,debug
-			[ -z "${BENCH_SCOPES:-}" ] || scopes=$BENCH_SCOPES
-			# The userspace runs under valgrind once per check,
-			# in the first guest (it is slow under emulation).
-			[ -z "$first" ] || [ "$tsel" != "*" ] || valgrind=1
-			jobs+=("$k $fs $scopes $valgrind")
-			first="" kfirst=""
-		done
-	done
-fi
-
-# The order guests start in: the longest first (the debug kernel's, then
-# the one with the valgrind runs), so that the last to finish is short.
-start_order=()
-for j in "${jobs[@]}"; do
-	read -r k _ _ v <<< "$j"
-	[ "$(kernel_field "$k" 2)" = debug ] && start_order+=("$j")
+	# Before any of its guests starts: they share it.
+	ensure_initrd "$k" > /dev/null
+	guests_start=${guests_start:-$(date +%s)}
+	enqueue_guests "$k"
+	pool_fill
 done
-for j in "${jobs[@]}"; do
-	read -r k _ _ v <<< "$j"
-	[ "$(kernel_field "$k" 2)" != debug ] && [ "$v" = 1 ] && start_order+=("$j")
-done
-for j in "${jobs[@]}"; do
-	read -r k _ _ v <<< "$j"
-	[ "$(kernel_field "$k" 2)" != debug ] && [ "$v" != 1 ] && start_order+=("$j")
-done
-
-# run_job "KERNEL FS SCOPES VALGRIND": one guest; its verdict on the
-# guest's own run (powered off in time) is left in its log directory.
-run_job() {
-	local k fs scopes v out what
-	read -r k fs scopes v <<< "$1"
-	out=$BUILD_DIR/logs/$k-$fs
-	what=$scopes
-	[ "$v" = 0 ] || what+=", valgrind"
-	msg "kernel $k, $fs: booting guest (runs: $what)"
-	if BENCH_VALGRIND=$v BENCH_SCOPES=$scopes \
-		"$BENCH_DIR/run-guest.sh" "$k" "$fs" check "$tsel"; then
-		echo 1 > "$out/run-ok"
-	else
-		echo 0 > "$out/run-ok"
-	fi
-	msg "kernel $k, $fs: guest done in $(cat "$out/seconds" 2>/dev/null || echo '?') s"
-}
-
-guests_start=$(date +%s)
-running=0
-for j in "${start_order[@]}"; do
-	if [ "$running" -ge "$BENCH_JOBS" ]; then
-		wait -n || true
-		running=$((running - 1))
-	fi
-	run_job "$j" &
-	running=$((running + 1))
-done
+host_end=$(date +%s)
+guests_start=${guests_start:-$host_end}
+pool_fill wait
 wait || true
-guests_seconds=$(($(date +%s) - guests_start))
+guests_end=$(date +%s)
 
-for j in "${jobs[@]}"; do
+for j in "${jobs_all[@]}"; do
 	read -r k fs scopes v <<< "$j"
 	out=$BUILD_DIR/logs/$k-$fs
 	read -r p f s < <("$BENCH_DIR/report.sh" "$out" "$tsel" \
@@ -566,7 +578,7 @@ summary+=("$(printf '%-10s %-5s %4d passed %4d failed %4d skipped' host - "$p" "
 echo
 echo "daxpin check: per kernel and file system"
 printf '  %s\n' "${summary[@]}"
-echo "  (logs: $BUILD_DIR/logs; host part $((guests_start - start_all)) s, guests $guests_seconds s, $BENCH_JOBS at a time; $(($(date +%s) - start_all)) s in all)"
+echo "  (logs: $BUILD_DIR/logs; host part $((host_end - start_all)) s, guests $((guests_end - guests_start)) s from the first boot, $BENCH_JOBS at a time; $(($(date +%s) - start_all)) s in all)"
 echo
 echo "$total_pass passed, $total_fail failed, $total_skip skipped"
 [ "$total_fail" -eq 0 ] && [ "$bad_runs" -eq 0 ]
