@@ -4,9 +4,12 @@
 # "Where each test runs"). Run it before resolving a large change.
 #
 #   1. `make check` with every selftest program in every guest
-#      (BENCH_SCOPES=all: perftest, the fault walks, the fuzzer at its
-#      default length on every kernel and file system), the valgrind runs
-#      in the first guest;
+#      (BENCH_SCOPES=all: perftest, the fault walks, the fuzzer on every
+#      kernel and file system) and the time-bounded and iterated tests at
+#      the length `make check` ran them at before it had a budget
+#      (BENCH_SECONDS=30: the stress test and the fuzzer 30 s;
+#      BENCH_ITERATIONS=3: 3 corruption iterations per variant), the
+#      valgrind runs in the first guest;
 #   2. the fuzzer at length on the debug kernel (`make fuzz`,
 #      FUZZ_SECONDS, 300 by default);
 #   3. the two-guest recall (`make check-2host`) on the kernels of
@@ -50,7 +53,7 @@ part() {
 	sed -n '/^daxpin check/,$p' "$out/$name.log"
 }
 
-part check env BENCH_SCOPES=all "$BENCH_DIR/check.sh"
+part check env BENCH_SCOPES=all BENCH_SECONDS=30 BENCH_ITERATIONS=3 "$BENCH_DIR/check.sh"
 part fuzz env BENCH_SECONDS="$fuzz_seconds" GUEST_TIMEOUT=$((fuzz_seconds + 600)) \
 	"$BENCH_DIR/check.sh" KVER=6.1-debug FS=xfs T=fuzz
 part 2host "$BENCH_DIR/check-2host.sh" KVER="$twohost_kernels"

@@ -419,30 +419,43 @@ case $BENCH_JOBS in ''|*[!0-9]*|0) die "BENCH_JOBS must be a positive number" ;;
 jobs_all=()	# "KERNEL FS SCOPES VALGRIND", in report order
 pending=()	# those not started yet, the next to start first
 running=0
-first_guest=1
+
+# The guests of the selected kernels and file systems, with their scopes.
+if [ "$mode" = check ]; then
+	first_guest=1
+	for k in "${selected[@]}"; do
+		kfirst=1
+		for fs in $(kernel_field "$k" fs); do
+			if [ -n "$fsel" ] && [[ ",$fsel," != *",$fs,"* ]]; then continue; fi
+			scopes=every valgrind=0
+			[ -z "$kfirst" ] || scopes+=,kernel
+			[ -z "$first_guest" ] || scopes+=,one
+			[ "$(kernel_field "$k" 2)" != debug ] || scopes+=,debug
+			[ -z "${BENCH_SCOPES:-}" ] || scopes=$BENCH_SCOPES
+			# The userspace runs under valgrind once per check,
+			# in the first guest (it is slow under emulation).
+			[ -z "$first_guest" ] || [ "$tsel" != "*" ] || valgrind=1
+			jobs_all+=("$k $fs $scopes $valgrind")
+			# No result of an earlier run may count for it.
+			rm -rf "$BUILD_DIR/logs/$k-$fs"
+			first_guest="" kfirst=""
+		done
+	done
+fi
 
 # enqueue_guests KERNEL: its guests join the pending ones. The debug
 # kernel's (the longest) and the one with the valgrind runs go first, so
 # that the last guest to finish is a short one.
 enqueue_guests() {
-	local k=$1 fs scopes valgrind kfirst=1 long=() rest=()
-	for fs in $(kernel_field "$k" fs); do
-		if [ -n "$fsel" ] && [[ ",$fsel," != *",$fs,"* ]]; then continue; fi
-		scopes=every valgrind=0
-		[ -z "$kfirst" ] || scopes+=,kernel
-		[ -z "$first_guest" ] || scopes+=,one
-		[ "$(kernel_field "$k" 2)" != debug ] || scopes+=,debug
-		[ -z "${BENCH_SCOPES:-}" ] || scopes=$BENCH_SCOPES
-		# The userspace runs under valgrind once per check, in the
-		# first guest (it is slow under emulation).
-		[ -z "$first_guest" ] || [ "$tsel" != "*" ] || valgrind=1
-		jobs_all+=("$k $fs $scopes $valgrind")
-		if [ "$valgrind" = 1 ] || [ "$(kernel_field "$k" 2)" = debug ]; then
-			long+=("$k $fs $scopes $valgrind")
+	local j k v long=() rest=()
+	for j in "${jobs_all[@]}"; do
+		read -r k _ _ v <<< "$j"
+		[ "$k" = "$1" ] || continue
+		if [ "$v" = 1 ] || [ "$(kernel_field "$k" 2)" = debug ]; then
+			long+=("$j")
 		else
-			rest+=("$k $fs $scopes $valgrind")
+			rest+=("$j")
 		fi
-		first_guest="" kfirst=""
 	done
 	pending=("${long[@]}" "${pending[@]}" "${rest[@]}")
 }
@@ -481,8 +494,18 @@ pool_fill() {
 }
 
 # --- per kernel: prepare, build, DKMS; then its guests ---------------------
-guests_start=""
+# The debug kernels' module first: their guest is the longest, and should
+# not be the last to start.
+build_order=()
 for k in "${selected[@]}"; do
+	[ "$(kernel_field "$k" 2)" = debug ] && build_order+=("$k")
+done
+for k in "${selected[@]}"; do
+	[ "$(kernel_field "$k" 2)" = debug ] || build_order+=("$k")
+done
+
+guests_start=""
+for k in "${build_order[@]}"; do
 	msg "kernel $k: preparing"
 	t0=$(date +%s)
 	"$BENCH_DIR/prepare-kernel.sh" "$k" > /dev/null

@@ -58,3 +58,25 @@ for f in "$logs"/host-*.times; do
 		"$(awk '$1 == "build" { print $2 }' "$f")" \
 		"$(awk '$1 == "dkms" { print $2 }' "$f")"
 done
+
+# The slowest tests, each test's time summed over the guests that ran it
+# (bench/guest/init.sh writes PROGRAM.times: seconds before each result).
+echo
+echo "| test | seconds, all guests | guests | slowest guest |"
+echo "|---|---:|---:|---|"
+for g in "${guests[@]}"; do
+	for f in "$logs/$g"/*.times; do
+		[ -f "$f" ] || continue
+		p=$(basename "$f" .times)
+		# "SECONDS ok N NAME" or "SECONDS ok N # SKIP why": name the
+		# test by program and number where the line has no name.
+		awk -v g="$g" -v p="$p" '{
+			name = $0; sub(/^[0-9.]+ (not )?ok [0-9]+ (- )?/, "", name)
+			if (name ~ /^#/) { split($0, w, " "); name = p ".#" ($2 == "not" ? w[4] : w[3]) " (skipped)" }
+			print $1, g, name }' "$f"
+	done
+done | awk '{ t = $1; g = $2; $1 = $2 = ""; sub(/^ +/, "");
+	sum[$0] += t; n[$0]++; if (t > max[$0]) { max[$0] = t; at[$0] = g } }
+	END { for (k in sum) printf "%.1f\t%s\t%d\t%s (%.1f)\n", sum[k], k, n[k], at[k], max[k] }' |
+	sort -rn | head -n "${TOP:-25}" |
+	awk -F '\t' '{ printf "| %s | %s | %s | %s |\n", $2, $1, $3, $4 }'

@@ -55,6 +55,25 @@ mkfifo /run/init-hold
 echo "boot $(cut -d' ' -f1 /proc/uptime)" > "$out/times"
 trap poweroff_now EXIT
 
+# tap_times FILE: copy a test program's TAP from stdin to stdout, and write
+# to FILE each result line with the seconds since the one before it (or
+# the start): what each test took, for bench/times.sh.
+tap_times() {
+	local line up last d
+	read -r up _ < /proc/uptime
+	last=$((10#${up/./}))		# centiseconds: /proc/uptime has two decimals
+	while IFS= read -r line; do
+		printf '%s\n' "$line"
+		case $line in
+		'ok '*|'not ok '*)
+			read -r up _ < /proc/uptime
+			d=$((10#${up/./} - last))
+			last=$((last + d))
+			printf '%d.%02d %s\n' $((d / 100)) $((d % 100)) "$line" >> "$1" ;;
+		esac
+	done
+}
+
 # TAP for the bench's own checks: each one is a test that can fail.
 bench_n=0
 bench_ok() { bench_n=$((bench_n + 1)); echo "ok $bench_n $*" >> "$out/bench.tap"; }
@@ -315,8 +334,9 @@ export DAXPIN_RDMA_DEV=rxe0 DAXPIN_KO=$ko
 seconds=$(arg bench_seconds)
 [ -n "$seconds" ] && export DAXPIN_TEST_SECONDS=$seconds
 # On the debug kernel (KASAN, lockdep, kmemleak) `make check` gives the
-# fuzzer a few minutes of its own (DAXPIN_TEST_SECONDS, if set, wins).
-[ -w $kmemleak ] && export DAXPIN_FUZZ_SECONDS=150
+# fuzzer a minute of its own (DAXPIN_TEST_SECONDS, if set, wins); `make
+# fuzz` (and `make check-full`) runs it there at length.
+[ -w $kmemleak ] && export DAXPIN_FUZZ_SECONDS=60
 # Iterated tests (corruption) run this many rounds; unset: their default.
 iterations=$(arg bench_iterations)
 [ -n "$iterations" ] && export DAXPIN_TEST_ITERATIONS=$iterations
@@ -378,8 +398,8 @@ check)
 		fi
 		say "running $name"
 		t0=$(cut -d' ' -f1 /proc/uptime)
-		(cd /tmp && "$t" > "$out/$name.tap" 2>&1)
-		rc=$?
+		(cd /tmp && "$t" 2>&1) | tap_times "$out/$name.times" > "$out/$name.tap"
+		rc=${PIPESTATUS[0]}
 		echo "$name $(awk -v a="$t0" '{ printf "%.1f", $1 - a }' /proc/uptime)" >> "$out/times"
 		say "$name exited with $rc"
 	done
