@@ -11,9 +11,12 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 logs=${1:-$BUILD_DIR/logs}
+# The guests in bench/kernels.list's order.
 guests=()
-for d in "$logs"/*/; do
-	[ -f "$d/times" ] && guests+=("$(basename "$d")")
+for k in $(kernel_names all); do
+	for fs in $(kernel_field "$k" fs); do
+		[ -f "$logs/$k-$fs/times" ] && guests+=("$k-$fs")
+	done
 done
 [ ${#guests[@]} -gt 0 ] || die "no guest times in $logs (run make check first)"
 
@@ -50,9 +53,9 @@ done | awk -v order="${guests[*]}" '
 echo
 echo "| kernel | prepare | build | dkms |"
 echo "|---|---:|---:|---:|"
-for f in "$logs"/host-*.times; do
+for k in $(kernel_names all); do
+	f=$logs/host-$k.times
 	[ -f "$f" ] || continue
-	k=$(basename "$f" .times); k=${k#host-}
 	printf '| %s | %s | %s | %s |\n' "$k" \
 		"$(awk '$1 == "prepare" { print $2 }' "$f")" \
 		"$(awk '$1 == "build" { print $2 }' "$f")" \
