@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Seeing pins: what /proc/PID/fdinfo of a daxpin file shows its owner
- * (docs/ioctl.md, "fdinfo"), and the tracepoints daxpin:pin, unpin,
- * recall and revoke, through tracefs and through perf.
+ * (docs/ioctl.md, "fdinfo"), the tracepoints daxpin:pin, unpin, recall,
+ * revoke and drain through tracefs, and daxpinctl. perf's view of the
+ * tracepoints is perf.c's.
  */
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -16,9 +17,8 @@
 #include "common.h"
 
 /*
- * Once per kernel: fdinfo, tracepoints, perf and daxpinctl: what the
- * kernel's tracing and page references give differs by kernel, not by file
- * system.
+ * Once per kernel: fdinfo, tracepoints and daxpinctl: what the kernel's
+ * tracing and page references give differs by kernel, not by file system.
  */
 DAXPIN_RUNS_ON(kernel);
 
@@ -620,118 +620,6 @@ TEST_F(admin, drain_tracepoint_fires)
 	close(p[1]);
 	EXPECT_EQ(0, write_str(INSTANCE "/events/daxpin/drain/enable", "0"));
 	EXPECT_EQ(0, rmdir(INSTANCE));
-}
-
-/* Run @argv, its output to @out: the exit status, or -errno. */
-/* Start @argv[0] with stdout and stderr to @out: its pid, or -errno. */
-static pid_t start_prog(char *const argv[], const char *out)
-{
-	pid_t pid = fork();
-
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		if (fd < 0)
-			_exit(126);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		closefrom(3);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-/* Run @argv[0] to its end, output to @out: its wait status, or -errno. */
-static int run_prog(char *const argv[], const char *out)
-{
-	pid_t pid = start_prog(argv, out);
-	int status;
-
-	if (pid < 0)
-		return pid;
-	if (waitpid(pid, &status, 0) != pid)
-		return -errno;
-	return status;
-}
-
-/*
- * `perf record -e daxpin:recall` of a truncate sees the recall: it fires
- * in the truncating task. Debian's perf comes from the host's root file
- * system, which the guest shares; it starts slowly under emulation (a
- * large program and its libraries over 9p: 45 to 110 s measured on a
- * loaded 2-CPU host), hence the long waits.
- */
-TEST_F_TIMEOUT(admin, perf_record_sees_recall, 400)
-{
-	char data[4200], log[4200], script[4200], want[128];
-	char *const version_argv[] = { "perf", "version", NULL };
-	char *const script_argv[] = { "perf", "script", "-i", data, NULL };
-	struct daxpin_event ev;
-	struct daxpin_pin pin;
-	char buf[8192];
-	pid_t child;
-	int status;
-	uint64_t t0;
-
-	if (access("/usr/bin/perf", X_OK))
-		SKIP(return, "no /usr/bin/perf (Debian's linux-perf)");
-	snprintf(data, sizeof(data), "%s.perf.data", self->path);
-	snprintf(log, sizeof(log), "%s.perf.log", self->path);
-	snprintf(script, sizeof(script), "%s.perf.script", self->path);
-	status = run_prog(version_argv, log);
-	if (status) {
-		read_small_file(log, buf, sizeof(buf));
-		SKIP(return, "perf does not run here (status %#x): %.300s",
-		     status, buf);
-	}
-
-	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, PIN_OFF, PAGE,
-			       DAXPIN_PIN_WRITE, LONG_DEADLINE, &pin));
-	child = fork();
-	ASSERT_LE(0, child);
-	if (child == 0) {
-		char size[32];
-		char *const argv[] = {
-			"perf", "record", "-q", "-e", "daxpin:recall",
-			"-o", data, "--", "truncate", "-s", size, self->path,
-			NULL
-		};
-
-		snprintf(size, sizeof(size), "%lu", FILE_SIZE / 2);
-		_exit(run_prog(argv, log) ? 1 : 0);
-	}
-	/* The holder unpins as soon as it hears of the recall. */
-	t0 = now_ns();
-	status = next_event(self->dfd, 200000, &ev);
-	EXPECT_EQ(0, status);
-	if (!status)
-		EXPECT_EQ((__u32)DAXPIN_EVENT_RECALL, ev.type);
-	TH_LOG("perf record started the truncate in %llu ms",
-	       (unsigned long long)(now_ns() - t0) / 1000000);
-	EXPECT_EQ(0, unpin(self->dfd, pin.out_handle));
-	status = wait_child(child, 120000);
-	if (status) {
-		if (read_small_file(log, buf, sizeof(buf)) < 0)
-			strcpy(buf, "(no output)");
-		TH_LOG("perf record: status %#x: %s", status, buf);
-		if (status == -ETIMEDOUT)
-			kill(child, SIGKILL);
-	}
-	ASSERT_EQ(0, status);
-	ASSERT_EQ(0, run_prog(script_argv, script));
-	ASSERT_LT(0, read_small_file(script, buf, sizeof(buf)));
-	snprintf(want, sizeof(want), "daxpin:recall: dev=%u:%u ino=%llu ",
-		 major(self->st.st_dev), minor(self->st.st_dev),
-		 (unsigned long long)self->st.st_ino);
-	EXPECT_NE(NULL, strstr(buf, want)) TH_LOG("perf script:\n%s", buf);
-	snprintf(want, sizeof(want), "handle=%u ", pin.out_handle);
-	EXPECT_NE(NULL, strstr(buf, want));
-	unlink(data);
-	unlink(log);
-	unlink(script);
 }
 
 /* ---- daxpinctl ------------------------------------------------------ */

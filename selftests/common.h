@@ -562,6 +562,40 @@ static inline pid_t spawn_op(const char *path, enum layout_op op, off_t size)
 	return pid;
 }
 
+/* Start @argv[0] with stdout and stderr to @out: its pid, or -errno. */
+static inline pid_t start_prog(char *const argv[], const char *out)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (fd < 0)
+			_exit(126);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		closefrom(3);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Run @argv[0] to its end, output to @out: its wait status, or -errno. */
+static inline int run_prog(char *const argv[], const char *out)
+{
+	pid_t pid = start_prog(argv, out);
+	int status;
+
+	if (pid < 0)
+		return pid;
+	if (waitpid(pid, &status, 0) != pid)
+		return -errno;
+	return status;
+}
+
 /* waitpid() with a timeout: the exit status, or -ETIMEDOUT. */
 static inline int wait_child(pid_t pid, int ms)
 {
