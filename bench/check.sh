@@ -601,10 +601,10 @@ summary+=("$(printf '%-10s %-5s %4d passed %4d failed %4d skipped' host - "$p" "
 echo
 echo "daxpin check: per kernel and file system"
 printf '  %s\n' "${summary[@]}"
-times="host part $((host_end - start_all)) s"
+took="host part $((host_end - start_all)) s"
 [ ${#jobs_all[@]} -eq 0 ] ||
-	times+=", guests $((guests_end - guests_start)) s from the first boot, $BENCH_JOBS at a time"
-echo "  (logs: $BUILD_DIR/logs; $times; $(($(date +%s) - start_all)) s in all)"
+	took+=", guests $((guests_end - guests_start)) s from the first boot, $BENCH_JOBS at a time"
+echo "  (logs: $BUILD_DIR/logs; $took; $(($(date +%s) - start_all)) s in all)"
 echo
 echo "$total_pass passed, $total_fail failed, $total_skip skipped"
 [ "$total_fail" -eq 0 ] && [ "$bad_runs" -eq 0 ]
