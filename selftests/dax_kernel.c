@@ -328,6 +328,97 @@ TEST(plain_shared_block_faults_and_truncates)
 }
 
 /*
+ * The line of 7.2's "freed while referenced" check: dax_folio_put()'s
+ * WARN_ON_ONCE(folio_ref_count()), reached when an entry is disassociated.
+ */
+static const struct {
+	const char *release;	/* uname -r prefix */
+	int line;
+} dax_put_ref_table[] = {
+	/* Debian 7.2.13 (sid). */
+	{ "7.2.", 452 },
+};
+
+static int dax_put_ref_line(void)
+{
+	struct utsname u;
+	size_t i;
+
+	if (uname(&u))
+		return 0;
+	for (i = 0; i < sizeof(dax_put_ref_table) /
+		    sizeof(dax_put_ref_table[0]); i++)
+		if (!strncmp(u.release, dax_put_ref_table[i].release,
+			     strlen(dax_put_ref_table[i].release)))
+			return dax_put_ref_table[i].line;
+	return 0;
+}
+
+/*
+ * From 6.15 a page mapped from a DAX file holds a reference while it is
+ * mapped. A copy-on-write pwrite() of a shared block (XFS, after a
+ * reflink) has dax_iomap_rw() call invalidate_inode_pages2_range() on the
+ * range, which on a DAX mapping removes the entries first and unmaps the
+ * page tables after: a page still mapped is let go of with its mapping's
+ * reference, and dax_folio_put() warns. No daxpin here: a plain read
+ * fault, a reflink, a write. The fuzzer meets the same warning on 7.2 (it
+ * maps, reflinks and writes files), and says so.
+ */
+TEST(cow_write_of_mapped_block)
+{
+	char a_path[4096], b_path[4096], buf[PAGE], rec[1024], at[32];
+	const char *dir = env_or_die("DAXPIN_DAX_DIR");
+	int a, b, kfd, line = dax_put_ref_line(), seen = 0;
+	volatile char *ma;
+	char mark[96];
+
+	if (!kernel_at_least(6, 15))
+		SKIP(return, "before 6.15 a mapped fsdax page takes no reference");
+	if (!fs_shares_extents(dir))
+		SKIP(return, "%s cannot share extents", getenv("DAXPIN_FS"));
+	if (!line)
+		SKIP(return, "no table of fs/dax.c's lines for this kernel");
+	/* 7.x prints "WARNING: fs/dax.c:LINE at FUNCTION". */
+	snprintf(at, sizeof(at), "fs/dax.c:%d ", line);
+	kfd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+	ASSERT_LE(0, kfd);
+	if (kmsg_find(kfd, at, rec, sizeof(rec))) {
+		close(kfd);
+		SKIP(return, "fs/dax.c warned earlier in this boot (WARN_ON_ONCE): %.200s",
+		     rec);
+	}
+	snprintf(mark, sizeof(mark), "expect-warning fs/dax\\.c:%d ", line);
+	kmsg_mark(mark);
+
+	/* A is a reflink of B: its blocks are B's. */
+	b = shared_pair(dir, "cow-mapped", a_path, b_path, sizeof(a_path), &a);
+	ASSERT_LE(0, b);
+	ma = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, a, 0);
+	ASSERT_NE(MAP_FAILED, ma);
+	EXPECT_EQ('b', ma[0]);
+	/* Copy-on-write of A's first block, while A's mapping holds it. */
+	memset(buf, 'a', sizeof(buf));
+	EXPECT_EQ((ssize_t)PAGE, pwrite(a, buf, PAGE, 0));
+	/* The mapping was zapped: it faults A's new block in. */
+	EXPECT_EQ('a', ma[0]);
+	munmap((void *)ma, PAGE);
+	ASSERT_EQ((ssize_t)PAGE, pread(b, buf, PAGE, 0));
+	EXPECT_EQ('b', buf[0]);
+	close(a);
+	close(b);
+	unlink(a_path);
+	unlink(b_path);
+
+	usleep(100000);
+	seen = kmsg_find(kfd, at, rec, sizeof(rec));
+	kmsg_mark("expect-warning-end");
+	close(kfd);
+	TH_LOG("fs/dax.c:%d %s%.200s", line, seen ? "warned: " : "did not warn",
+	       seen ? rec : "");
+	EXPECT_EQ(1, seen);
+}
+
+/*
  * What the keeper windows are still for on 7.x. Up to 6.14,
  * dax_layout_busy_page_range() returns at once when nothing maps the file,
  * so a page reference held with the file unmapped holds no layout change
