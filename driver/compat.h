@@ -8,6 +8,7 @@
 #define DAXPIN_COMPAT_H
 
 #include <linux/version.h>
+#include <linux/capability.h>
 #include <linux/eventfd.h>
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -149,13 +150,49 @@ daxpin_mm_get_unmapped_area(struct file *file, unsigned long addr,
 #endif
 #endif
 
+/*
+ * A VM_MIXEDMAP mapping gets devmap entries, which GUP takes; a VM_PFNMAP
+ * one special entries, which it refuses (a pin whose holder may not hold
+ * the file, or any pin from 6.15 on).
+ */
 static inline vm_fault_t daxpin_map_insert(struct vm_area_struct *vma,
 					   unsigned long addr,
 					   unsigned long pfn)
 {
-	if (DAXPIN_MAP_REGISTRABLE)
+	if (vma->vm_flags & VM_MIXEDMAP)
 		return vmf_insert_mixed(vma, addr, daxpin_map_pfn(pfn));
 	return vmf_insert_pfn(vma, addr, pfn);
+}
+
+/*
+ * Whether a 2 MiB entry may map a pin into @vma: up to 6.14 a PMD can be
+ * devmap but not special, and GUP-fast takes a devmap PMD whatever the
+ * VMA's flags, so a VM_PFNMAP mapping of a registrable kernel maps 4 KiB
+ * at a time. From 6.15 on PMDs of a VM_PFNMAP mapping are special.
+ */
+static inline bool daxpin_map_huge_ok(struct vm_area_struct *vma)
+{
+	return (vma->vm_flags & VM_MIXEDMAP) || !DAXPIN_MAP_REGISTRABLE;
+}
+
+/*
+ * Whether the caller could change @file's layout itself: write permission
+ * on it (it could truncate it), or the right to lease it (owner, or
+ * CAP_LEASE, as generic_setlease() asks). The idmapped-mount argument
+ * became a struct mnt_idmap in 6.3.
+ */
+static inline bool daxpin_may_hold(struct file *file)
+{
+	struct inode *inode = file_inode(file);
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	struct mnt_idmap *idmap = file_mnt_idmap(file);
+#else
+	struct user_namespace *idmap = file_mnt_user_ns(file);
+#endif
+
+	return !inode_permission(idmap, inode, MAY_WRITE) ||
+	       inode_owner_or_capable(idmap, inode) || capable(CAP_LEASE);
 }
 
 /*

@@ -37,6 +37,8 @@
 #include <linux/bits.h>
 #include <linux/types.h>
 #include <linux/pid.h>
+#include <linux/completion.h>
+#include <linux/refcount.h>
 #include <linux/kref.h>
 #include <linux/mutex.h>
 #include <linux/rwsem.h>
@@ -59,6 +61,7 @@ extern unsigned int daxpin_max_pins;
 extern unsigned int daxpin_default_deadline_ms;
 extern unsigned int daxpin_max_deadline_ms;
 extern bool daxpin_kill_on_stuck;
+extern unsigned int daxpin_reader_max_hold_ms;
 
 /* Pins are mapped at (cookie << DAXPIN_MMAP_SHIFT) on the daxpin file. */
 #define DAXPIN_MMAP_SHIFT	40
@@ -118,29 +121,43 @@ static inline bool daxpin_state_live(unsigned int state)
 /**
  * struct daxpin_run - consecutive pages of a pin on consecutive pfns, in
  *	DAX entries of one size; the pin holds one reference (FOLL_GET) on
- *	the first page of each entry (pages.c). 16 bytes: a pin has at most
- *	DAXPIN_MAX_PIN_BYTES >> PAGE_SHIFT (2^28) pages.
+ *	the first page of each entry (pages.c). 16 bytes: a run holds at
+ *	most DAXPIN_RUN_MAX_PAGES, and a longer stretch of contiguous pages
+ *	takes more runs.
  * @pfn: the run's first pfn
  * @first: its first page, as an index into the pin
  * @nr: pages in the run, a multiple of 1 << @order
  * @order: of each entry: 0, or DAXPIN_PMD_ORDER
  */
+#define DAXPIN_RUN_NR_BITS	28
 struct daxpin_run {
 	unsigned long pfn;
 	u32 first;
-	u32 nr : 28;
-	u32 order : 4;
+	u32 nr : DAXPIN_RUN_NR_BITS;
+	u32 order : 32 - DAXPIN_RUN_NR_BITS;
 };
+
+/* What @nr counts, in whole 2 MiB entries. */
+#define DAXPIN_RUN_MAX_PAGES \
+	round_down(BIT(DAXPIN_RUN_NR_BITS) - 1, BIT(DAXPIN_PMD_ORDER))
 
 /**
  * struct daxpin_range - one pinned range of a file (uapi: a "pin")
  * @kref: held by the ctx's handle table, by each user mapping, and by work
  *	in flight
  * @ctx: the daxpin file that made it (not counted: a pin never outlives
- *	its handle's removal, which happens before the ctx goes)
+ *	its handle's removal, which happens before the ctx goes; a draining
+ *	pin no longer looks at it)
+ * @pinner: the thread group that opened @ctx, as a number: what the
+ *	listings show for a draining pin, whose ctx may be gone
  * @dinode: the pinned inode (counted)
  * @handle: the handle in @ctx->pins
  * @flags: enum daxpin_pin_flags
+ * @may_hold: the pinner could change the file's layout itself (write
+ *	permission, owner, CAP_LEASE). Else its deadline is at most
+ *	daxpin_reader_max_hold_ms, and nothing may hold its pages past it:
+ *	its mappings take no page references (VM_PFNMAP, map.c) and it
+ *	exports no dma-buf
  * @it: node in @dinode->pins, keyed by page index; guarded by dinode->lock
  * @map_lock: held for reading while a fault inserts a page of the pin, for
  *	writing while @state leaves ACTIVE/RECALLED, so that no page is mapped
@@ -166,6 +183,10 @@ struct daxpin_run {
  * @ev_dead: the handle is gone, nothing more is queued; under ctx->ev_lock
  * @work_node: on a private list of revoke_work (under dinode->mutex), or on
  *	dinode->draining (see there)
+ * @stuck_ns: for a draining pin: when a layout change that waits for its
+ *	pages passes the pin's deadline (then kill_on_stuck applies), 0 if
+ *	none waits; under dinode->lock
+ * @stuck_killed: kill_on_stuck has killed its mappers; under dinode->mutex
  * @work_reason: why revoke_work revokes it; under dinode->mutex
  * @cookie: the pin's mmap cookie (map.c), 0 until the pin is made
  * @cookie_pgoff: @cookie as a page offset on the daxpin file
@@ -188,6 +209,8 @@ struct daxpin_range {
 	struct daxpin_ctx *ctx;
 	struct daxpin_inode *dinode;
 	u32 flags;
+	pid_t pinner;
+	bool may_hold;
 	unsigned int state;
 	struct interval_tree_node it;
 	struct rw_semaphore map_lock;
@@ -208,6 +231,8 @@ struct daxpin_range {
 	u32 ev_reason;
 	unsigned int work_reason;
 	struct list_head work_node;
+	u64 stuck_ns;
+	bool stuck_killed;
 	struct xarray mappers;
 	struct list_head dmabufs;
 	unsigned int nr_dmabufs;
@@ -389,8 +414,26 @@ void daxpin_proc_exit(void);
 /* host.c */
 extern struct mm_struct *daxpin_host_mm;
 int daxpin_host_run(int (*fn)(void *arg), void *arg);
-int daxpin_host_run_scratch(int (*fn)(void *arg, void __user *scratch),
-			    void *arg);
+/**
+ * struct daxpin_scratch_call - a call that answers into user memory, run
+ *	with the host mm and a scratch page of it (host.c)
+ * @work: runs it on the scratch workqueue
+ * @done: completed when @fn returned
+ * @refs: the caller's and the worker's; the last one calls @release
+ * @fn: the call, given its scratch page
+ * @release: frees the call and what it holds
+ * @ret: @fn's result
+ */
+struct daxpin_scratch_call {
+	struct work_struct work;
+	struct completion done;
+	refcount_t refs;
+	int (*fn)(struct daxpin_scratch_call *call, void __user *scratch);
+	void (*release)(struct daxpin_scratch_call *call);
+	int ret;
+};
+
+int daxpin_host_run_scratch(struct daxpin_scratch_call *call);
 void daxpin_host_queue(struct kthread_work *work);
 void daxpin_host_flush(void);
 int daxpin_host_init(void);

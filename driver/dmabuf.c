@@ -19,7 +19,11 @@
  *    a well-behaved dynamic importer unmaps from that notification, so its
  *    pin ends at once. An importer that pinned keeps its mapping, and the
  *    pin drains until it unmaps (or, with kill_on_stuck, until the
- *    exporting process, killed, lets go of it).
+ *    processes that exported the pin and attached importers to it, killed,
+ *    let go of it).
+ *  - a dma-buf holds its pin, not the pin's daxpin file: closing that file
+ *    ends its pins, dma-bufs or not, as UNPIN does; an importer keeps no
+ *    other pin of the file alive.
  *
  * The dma-buf is dynamic (it has pin/unpin ops) so that importers able to
  * move are not pinned on kernels that know better; on Debian's 6.1 and
@@ -40,8 +44,6 @@ DAXPIN_IMPORT_DMA_BUF_NS;
 /**
  * struct daxpin_dmabuf - the exporter's side of one dma-buf
  * @pin: the exported pin (counted)
- * @filp: the daxpin file of the pin (counted): a dma-buf keeps the pin's
- *	daxpin file open, as a mapping of the pin does
  * @dmabuf: the dma-buf
  * @node: on @pin->dmabufs, under the pin's dinode->mutex
  * @first: the first exported page, as an index into the pin
@@ -51,7 +53,6 @@ DAXPIN_IMPORT_DMA_BUF_NS;
  */
 struct daxpin_dmabuf {
 	struct daxpin_range *pin;
-	struct file *filp;
 	struct dma_buf *dmabuf;
 	struct list_head node;
 	unsigned long first;
@@ -64,6 +65,20 @@ module_param_named(max_dmabufs_per_pin, daxpin_max_dmabufs_per_pin, uint,
 		   0644);
 MODULE_PARM_DESC(max_dmabufs_per_pin,
 		 "Most dma-bufs one pin may be exported as at once (default 64)");
+
+/*
+ * An importer attaches: the process attaching it (whoever drives the
+ * importing device's driver) can hold the pin's pages through it from now
+ * on, as one that mapped the pin can. The listings name it, and
+ * kill_on_stuck ends it.
+ */
+static int daxpin_dmabuf_attach(struct dma_buf *dmabuf,
+				struct dma_buf_attachment *attach)
+{
+	struct daxpin_dmabuf *db = dmabuf->priv;
+
+	return daxpin_map_note_mapper(db->pin);
+}
 
 /* Called with the resv lock held: refuse once the pin has ended. */
 static int daxpin_dmabuf_pin(struct dma_buf_attachment *attach)
@@ -88,9 +103,11 @@ static void daxpin_dmabuf_put_pages(struct sg_table *sgt)
 	unsigned long i;
 	unsigned int s;
 
-	for_each_sgtable_sg(sgt, sg, s)
+	for_each_sgtable_sg(sgt, sg, s) {
 		for (i = 0; i < sg->length >> PAGE_SHIFT; i++)
 			put_page(pfn_to_page(page_to_pfn(sg_page(sg)) + i));
+		cond_resched();
+	}
 }
 
 /*
@@ -122,6 +139,7 @@ static unsigned int daxpin_dmabuf_fill(struct daxpin_dmabuf *db,
 		}
 		nents++;
 		index += nr;
+		cond_resched();
 	}
 	return nents;
 }
@@ -164,7 +182,8 @@ static struct sg_table *daxpin_dmabuf_map(struct dma_buf_attachment *attach,
 	 * The references taken above keep the pages whatever happens to the
 	 * pin from here on: if it ends, it drains until this is unmapped.
 	 */
-	ret = dma_map_sgtable(attach->dev, sgt, dir, DMA_ATTR_SKIP_CPU_SYNC);
+	/* With the CPU syncs: a bounce buffer (swiotlb) needs them. */
+	ret = dma_map_sgtable(attach->dev, sgt, dir, 0);
 	if (ret)
 		goto out_put;
 	return sgt;
@@ -187,7 +206,7 @@ static void daxpin_dmabuf_unmap(struct dma_buf_attachment *attach,
 	struct daxpin_dmabuf *db = attach->dmabuf->priv;
 	struct daxpin_inode *dinode = db->pin->dinode;
 
-	dma_unmap_sgtable(attach->dev, sgt, dir, DMA_ATTR_SKIP_CPU_SYNC);
+	dma_unmap_sgtable(attach->dev, sgt, dir, 0);
 	daxpin_dmabuf_put_pages(sgt);
 	sg_free_table(sgt);
 	kfree(sgt);
@@ -207,11 +226,11 @@ static void daxpin_dmabuf_release(struct dma_buf *dmabuf)
 	WRITE_ONCE(db->pin->nr_dmabufs, db->pin->nr_dmabufs - 1);
 	mutex_unlock(&dinode->mutex);
 	daxpin_range_put(db->pin);
-	fput(db->filp);
 	kfree(db);
 }
 
 static const struct dma_buf_ops daxpin_dmabuf_ops = {
+	.attach = daxpin_dmabuf_attach,
 	.pin = daxpin_dmabuf_pin,
 	.unpin = daxpin_dmabuf_unpin,
 	.map_dma_buf = daxpin_dmabuf_map,
@@ -273,6 +292,10 @@ int daxpin_cmd_export_dmabuf(struct daxpin_ucmd *ucmd)
 	ret = daxpin_check_export_args(cmd, pin);
 	if (ret)
 		goto out_put_pin;
+	/* An importer's mapping holds pages past any deadline. */
+	ret = -EPERM;
+	if (!pin->may_hold)
+		goto out_put_pin;
 
 	ret = -ENOMEM;
 	db = kzalloc(sizeof(*db), GFP_KERNEL_ACCOUNT);
@@ -296,7 +319,9 @@ int daxpin_cmd_export_dmabuf(struct daxpin_ucmd *ucmd)
 	exp_info.priv = db;
 
 	/* Under the mutex the pin cannot end: its end will see this one. */
-	mutex_lock(&pin->dinode->mutex);
+	ret = mutex_lock_killable(&pin->dinode->mutex);
+	if (ret)
+		goto out_put_fd;
 	ret = -ENXIO;
 	if (!daxpin_state_live(pin->state))
 		goto out_unlock;
@@ -316,7 +341,6 @@ int daxpin_cmd_export_dmabuf(struct daxpin_ucmd *ucmd)
 		goto out_unlock;
 	}
 	db->dmabuf = dmabuf;
-	db->filp = get_file(ucmd->filp);
 	list_add(&db->node, &pin->dmabufs);
 	WRITE_ONCE(pin->nr_dmabufs, pin->nr_dmabufs + 1);
 	mutex_unlock(&pin->dinode->mutex);
@@ -337,6 +361,7 @@ int daxpin_cmd_export_dmabuf(struct daxpin_ucmd *ucmd)
 
 out_unlock:
 	mutex_unlock(&pin->dinode->mutex);
+out_put_fd:
 	put_unused_fd(fd);
 out_free:
 	kfree(db);

@@ -137,14 +137,6 @@ int daxpin_host_run(int (*fn)(void *arg), void *arg)
 	return call.ret;
 }
 
-struct daxpin_scratch_call {
-	struct work_struct work;
-	struct completion done;
-	int (*fn)(void *arg, void __user *scratch);
-	void *arg;
-	int ret;
-};
-
 /* With the host mm in use: the address of scratch slot @slot, mapped. */
 static unsigned long daxpin_scratch_map(int slot)
 {
@@ -160,6 +152,12 @@ static unsigned long daxpin_scratch_map(int slot)
 	if (addr == want)
 		set_bit(slot, daxpin_scratch_mapped);
 	return IS_ERR_VALUE(addr) || addr == want ? addr : -EINVAL;
+}
+
+static void daxpin_scratch_call_put(struct daxpin_scratch_call *call)
+{
+	if (refcount_dec_and_test(&call->refs))
+		call->release(call);
 }
 
 static void daxpin_scratch_call_fn(struct work_struct *work)
@@ -181,29 +179,34 @@ static void daxpin_scratch_call_fn(struct work_struct *work)
 	if (IS_ERR_VALUE(addr))
 		call->ret = (int)addr;
 	else
-		call->ret = call->fn(call->arg, (void __user *)addr);
+		call->ret = call->fn(call, (void __user *)addr);
 	kthread_unuse_mm(daxpin_host_mm);
 	ida_free(&daxpin_scratch_slots, slot);
 out:
 	complete(&call->done);
+	daxpin_scratch_call_put(call);
 }
 
 /*
- * Run @fn(@arg, scratch) on a worker with the host mm in use and
- * a page of it, which no process can reach, at @scratch; wait for it.
- * Unlike daxpin_host_run(), a call that blocks holds up only its caller.
+ * Run @call->fn on a worker with the host mm in use and a page of it,
+ * which no process can reach, as its scratch; wait for it, killably.
+ * Unlike daxpin_host_run(), a call that blocks holds up only its caller,
+ * and the caller need not stay: a fatal signal ends its wait (-EINTR) and
+ * the call finishes on its own. @call is the caller's allocation, with
+ * @fn and @release set; whichever side is done last releases it, so
+ * whatever @fn uses must be in it, held.
  */
-int daxpin_host_run_scratch(int (*fn)(void *arg, void __user *scratch),
-			    void *arg)
+int daxpin_host_run_scratch(struct daxpin_scratch_call *call)
 {
-	struct daxpin_scratch_call call = { .fn = fn, .arg = arg };
+	int ret;
 
-	INIT_WORK_ONSTACK(&call.work, daxpin_scratch_call_fn);
-	init_completion(&call.done);
-	queue_work(daxpin_scratch_wq, &call.work);
-	wait_for_completion(&call.done);
-	destroy_work_on_stack(&call.work);
-	return call.ret;
+	INIT_WORK(&call->work, daxpin_scratch_call_fn);
+	init_completion(&call->done);
+	refcount_set(&call->refs, 2);
+	queue_work(daxpin_scratch_wq, &call->work);
+	ret = wait_for_completion_killable(&call->done) ? -EINTR : call->ret;
+	daxpin_scratch_call_put(call);
+	return ret;
 }
 
 /* Queue @work on the host thread; it runs with the host mm in use. */

@@ -151,6 +151,7 @@ void daxpin_recall_range(struct daxpin_inode *dinode, pgoff_t first,
 {
 	struct interval_tree_node *node;
 	u64 now = ktime_get_ns(), deadline;
+	struct daxpin_range *pin;
 
 	spin_lock(&dinode->lock);
 	/* A new pin's own faults: no layout change can run meanwhile. */
@@ -158,10 +159,18 @@ void daxpin_recall_range(struct daxpin_inode *dinode, pgoff_t first,
 		spin_unlock(&dinode->lock);
 		return;
 	}
+	/*
+	 * Draining pins over the range: the layout change will wait for
+	 * their pages too. Past their deadline kill_on_stuck applies to them
+	 * as to a revoked pin (drain_work, which polls them, sees to it).
+	 */
+	list_for_each_entry(pin, &dinode->draining, work_node)
+		if (!pin->stuck_ns && pin->it.start <= last &&
+		    pin->it.last >= first)
+			pin->stuck_ns = now + (u64)pin->deadline_ms * NSEC_PER_MSEC;
 	for (node = interval_tree_iter_first(&dinode->pins, first, last); node;
 	     node = interval_tree_iter_next(node, first, last)) {
-		struct daxpin_range *pin =
-			container_of(node, struct daxpin_range, it);
+		pin = container_of(node, struct daxpin_range, it);
 
 		if (pin->state != DAXPIN_STATE_ACTIVE)
 			continue;
@@ -182,6 +191,26 @@ void daxpin_recall_range(struct daxpin_inode *dinode, pgoff_t first,
 	spin_unlock(&dinode->lock);
 }
 
+/*
+ * A layout change has waited for a draining pin's pages past the pin's
+ * deadline: with kill_on_stuck, kill the processes that mapped or exported
+ * it, as for a pin revoked with its pages held; their exit ends their
+ * registrations. Once per pin. Called with dinode->mutex held.
+ */
+static void daxpin_drain_stuck(struct daxpin_range *pin)
+{
+	u64 stuck_ns;
+
+	spin_lock(&pin->dinode->lock);
+	stuck_ns = pin->stuck_ns;
+	spin_unlock(&pin->dinode->lock);
+	if (pin->stuck_killed || !stuck_ns || ktime_get_ns() < stuck_ns ||
+	    !READ_ONCE(daxpin_kill_on_stuck))
+		return;
+	pin->stuck_killed = true;
+	daxpin_map_kill_mappers(pin);
+}
+
 /* Release the draining pins whose pages went idle; poll again if any is left. */
 static void daxpin_drain_work(struct work_struct *work)
 {
@@ -192,8 +221,10 @@ static void daxpin_drain_work(struct work_struct *work)
 
 	mutex_lock(&dinode->mutex);
 	list_for_each_entry_safe(pin, tmp, &dinode->draining, work_node) {
-		if (daxpin_pages_busy(pin))
+		if (daxpin_pages_busy(pin)) {
+			daxpin_drain_stuck(pin);
 			continue;
+		}
 		spin_lock(&dinode->lock);
 		list_del_init(&pin->work_node);
 		dinode->nr_draining--;
@@ -432,7 +463,7 @@ void daxpin_inodes_show_draining(struct seq_file *m,
 	hash_for_each(daxpin_inodes, bkt, dinode, hnode) {
 		spin_lock(&dinode->lock);
 		list_for_each_entry(pin, &dinode->draining, work_node)
-			show(m, 0, pin, "draining");
+			show(m, pin->pinner, pin, "draining");
 		spin_unlock(&dinode->lock);
 	}
 	mutex_unlock(&daxpin_inodes_lock);

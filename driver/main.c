@@ -41,6 +41,16 @@ module_param_named(kill_on_stuck, daxpin_kill_on_stuck, bool, 0644);
 MODULE_PARM_DESC(kill_on_stuck,
 		 "When a revoked pin's pages are still held (an RDMA registration, a pinned dma-buf importer), SIGKILL the processes that mapped or exported it instead of letting the layout change wait (default N)");
 
+/*
+ * A holder who could not truncate the file (no write permission, not its
+ * owner, no CAP_LEASE) holds it as a lease holder would: no longer than
+ * fs.lease-break-time (45 s unless changed; keep the two equal).
+ */
+unsigned int daxpin_reader_max_hold_ms = 45000;
+module_param_named(reader_max_hold_ms, daxpin_reader_max_hold_ms, uint, 0644);
+MODULE_PARM_DESC(reader_max_hold_ms,
+		 "Longest deadline of a pin whose holder could not truncate the file itself (no write permission, not the owner, no CAP_LEASE), in ms; such a pin's mapping takes no registration and it exports no dma-buf (default 45000, fs.lease-break-time's default)");
+
 bool daxpin_test_hooks;
 module_param_named(test_hooks, daxpin_test_hooks, bool, 0444);
 MODULE_PARM_DESC(test_hooks,

@@ -69,7 +69,8 @@ static vm_fault_t daxpin_map_huge_fault(struct vm_fault *vmf,
 
 	if (!pin)
 		return VM_FAULT_SIGBUS;
-	if (!DAXPIN_HUGE_FAULT_PMD || addr < vma->vm_start ||
+	if (!DAXPIN_HUGE_FAULT_PMD || !daxpin_map_huge_ok(vma) ||
+	    addr < vma->vm_start ||
 	    addr + PMD_SIZE > vma->vm_end)
 		return VM_FAULT_FALLBACK;
 	index = vma->vm_pgoff - pin->cookie_pgoff +
@@ -220,10 +221,13 @@ int daxpin_ctx_mmap(struct daxpin_ctx *ctx, struct vm_area_struct *vma)
 	/*
 	 * Not inherited across fork (as RDMA asks of registered memory with
 	 * MADV_DONTFORK): every process that can reach the pages through
-	 * daxpin mapped them itself, and is in pin->mappers.
+	 * daxpin mapped them itself, and is in pin->mappers. A holder who
+	 * may not hold the file gets a mapping that GUP refuses: no
+	 * registration, vmsplice() or O_DIRECT keeps its pages past the pin.
 	 */
-	daxpin_vm_flags_set(vma, DAXPIN_MAP_VM_FLAGS | VM_DONTEXPAND |
-			    VM_DONTDUMP | VM_DONTCOPY);
+	daxpin_vm_flags_set(vma, (pin->may_hold ? DAXPIN_MAP_VM_FLAGS :
+				  VM_PFNMAP) | VM_DONTEXPAND | VM_DONTDUMP |
+			    VM_DONTCOPY);
 	daxpin_vm_flags_clear(vma, VM_MAYEXEC);
 	return 0;
 
@@ -270,7 +274,12 @@ int daxpin_map_publish(struct daxpin_range *pin)
 
 	if (daxpin_should_fail())
 		return -ENOMEM;
-	ret = xa_alloc(&daxpin_cookies, &cookie, pin,
+	/*
+	 * Reserve the cookie, write it into the pin, and only then let
+	 * mmap() find the pin by it: mmap() and get_unmapped_area() read
+	 * @cookie_pgoff of the pin they find, without a lock.
+	 */
+	ret = xa_alloc(&daxpin_cookies, &cookie, NULL,
 		       XA_LIMIT(1, (1U << (63 - DAXPIN_MMAP_SHIFT)) - 1),
 		       GFP_KERNEL_ACCOUNT);
 	if (ret)
@@ -278,6 +287,8 @@ int daxpin_map_publish(struct daxpin_range *pin)
 	pin->cookie = cookie;
 	pin->cookie_pgoff = (pgoff_t)cookie << (DAXPIN_MMAP_SHIFT - PAGE_SHIFT);
 	pin->published = true;
+	/* Over a reserved entry: no allocation, so no failure. */
+	xa_store(&daxpin_cookies, cookie, pin, GFP_KERNEL_ACCOUNT);
 	return 0;
 }
 

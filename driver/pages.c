@@ -21,6 +21,7 @@
  */
 #include <linux/mm.h>
 #include <linux/mman.h>
+#include <linux/moduleparam.h>
 #include <linux/pgtable.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -109,6 +110,31 @@ static unsigned long daxpin_pages_refs_in(struct daxpin_range *pin,
 	return n;
 }
 
+/*
+ * Test only (ignored unless test_hooks=1): the most pages one run holds,
+ * so that the selftests see pins cut into many runs without the 1 TiB of
+ * contiguous pmem a full run takes.
+ */
+static unsigned int test_run_max_pages;
+module_param(test_run_max_pages, uint, 0644);
+MODULE_PARM_DESC(test_run_max_pages,
+		 "Test only, with test_hooks=1: the most pages one run of a pin holds (rounded down to 512; 0: the field's limit)");
+
+/*
+ * The most pages a run holds: what its @nr field can count, in whole
+ * 2 MiB entries, so that a PMD run never ends mid-entry.
+ */
+static unsigned long daxpin_run_max_pages(void)
+{
+	unsigned long max = DAXPIN_RUN_MAX_PAGES;
+	unsigned int test = READ_ONCE(test_run_max_pages);
+
+	if (daxpin_test_hooks && test)
+		max = clamp_t(unsigned long, round_down(test, DAXPIN_PMD_PAGES),
+			      DAXPIN_PMD_PAGES, max);
+	return max;
+}
+
 /* Append @nr pages at @pfn, in entries of @order, to @pin's runs. */
 static int daxpin_runs_add(struct daxpin_range *pin, unsigned long pfn,
 			   unsigned long nr, unsigned int order)
@@ -119,9 +145,10 @@ static int daxpin_runs_add(struct daxpin_range *pin, unsigned long pfn,
 	size_t cap = pin->runs_size / sizeof(*pin->runs);
 	struct daxpin_run *runs;
 
-	/* A pin's page count fits a run's 28 bits (DAXPIN_MAX_PIN_BYTES). */
-	BUILD_BUG_ON(DAXPIN_MAX_PIN_BYTES >> PAGE_SHIFT > BIT(28));
-	if (last && last->order == order && last->pfn + last->nr == pfn) {
+	/* A pin's page index fits a run's @first. */
+	BUILD_BUG_ON(DAXPIN_MAX_PIN_BYTES >> PAGE_SHIFT > U32_MAX);
+	if (last && last->order == order && last->pfn + last->nr == pfn &&
+	    nr <= daxpin_run_max_pages() - last->nr) {
 		last->nr += nr;
 		return 0;
 	}
@@ -156,6 +183,7 @@ void daxpin_pages_put(struct daxpin_range *pin)
 
 		for (i = 0; i < run->nr; i += 1UL << run->order)
 			put_page(pfn_to_page(run->pfn + i));
+		cond_resched();
 	}
 }
 
@@ -456,6 +484,7 @@ bool daxpin_pages_busy(struct daxpin_range *pin)
 			if (refs > 0 && (unsigned long)refs > (overlapped ?
 			    daxpin_live_refs(dinode, index - skip, nr) : 0))
 				return true;
+			cond_resched();
 		}
 	}
 	return false;
@@ -480,6 +509,7 @@ bool daxpin_pages_taken(struct daxpin_range *pin)
 			if (READ_ONCE(page_folio(pfn_to_page(run->pfn + i))->mapping) !=
 			    mapping)
 				return true;
+		cond_resched();
 	}
 	return false;
 }

@@ -133,8 +133,10 @@ static void daxpin_release_pages(struct daxpin_range *pin)
 		list_add_tail(&pin->work_node, &pin->dinode->draining);
 		pin->dinode->nr_draining++;
 		spin_unlock(&pin->dinode->lock);
-		if (pin->state == DAXPIN_STATE_REVOKED && daxpin_kill_on_stuck)
+		if (pin->state == DAXPIN_STATE_REVOKED && daxpin_kill_on_stuck) {
+			pin->stuck_killed = true;
 			daxpin_map_kill_mappers(pin);
+		}
 		mod_delayed_work(daxpin_wq, &pin->dinode->drain_work,
 				 msecs_to_jiffies(DAXPIN_DRAIN_POLL_MS));
 		return;
@@ -231,6 +233,21 @@ static int daxpin_check_pin_args(struct daxpin_pin *cmd, unsigned int *ms)
 	return 0;
 }
 
+/*
+ * A holder who could not change the file's layout itself holds it no
+ * longer than a lease holder would: a deadline it asks for beyond that is
+ * refused, the default one is cut to it.
+ */
+static int daxpin_reader_deadline(struct daxpin_pin *cmd, unsigned int *ms)
+{
+	unsigned int max = READ_ONCE(daxpin_reader_max_hold_ms);
+
+	if (cmd->deadline_ms > max)
+		return -EPERM;
+	*ms = min(*ms, max);
+	return 0;
+}
+
 static int daxpin_check_file(struct file *file, struct daxpin_pin *cmd)
 {
 	struct inode *inode = file_inode(file);
@@ -251,24 +268,37 @@ static int daxpin_check_file(struct file *file, struct daxpin_pin *cmd)
 /* Extents per FIEMAP call: a scratch page of the host mm holds them. */
 #define DAXPIN_FIEMAP_BATCH	(PAGE_SIZE / sizeof(struct fiemap_extent))
 
+/* A FIEMAP call; it holds the file, as it may outlive its caller. */
 struct daxpin_unshared_call {
-	struct inode *inode;
+	struct daxpin_scratch_call base;
+	struct file *file;
 	u64 start;
 	u64 end;
 };
+
+static void daxpin_unshared_release(struct daxpin_scratch_call *base)
+{
+	struct daxpin_unshared_call *call =
+		container_of(base, struct daxpin_unshared_call, base);
+
+	fput(call->file);
+	kfree(call);
+}
 
 /*
  * With the host mm in use: FIEMAP answers into user memory, and a scratch
  * page of the host mm is user memory no process can write to meanwhile.
  */
-static int daxpin_check_unshared_host(void *arg, void __user *scratch)
+static int daxpin_check_unshared_host(struct daxpin_scratch_call *base,
+				      void __user *scratch)
 {
 	struct fiemap_extent_info fie = {
 		.fi_extents_max = DAXPIN_FIEMAP_BATCH,
 		.fi_extents_start = scratch,
 	};
-	struct daxpin_unshared_call *call = arg;
-	struct inode *inode = call->inode;
+	struct daxpin_unshared_call *call =
+		container_of(base, struct daxpin_unshared_call, base);
+	struct inode *inode = file_inode(call->file);
 	u64 start = call->start, end = call->end, next;
 	struct fiemap_extent ext = { };
 	unsigned int i;
@@ -305,16 +335,21 @@ static int daxpin_check_unshared_host(void *arg, void __user *scratch)
  */
 static int daxpin_check_unshared(struct file *file, u64 start, u64 len)
 {
-	struct daxpin_unshared_call call = {
-		.inode = file_inode(file),
-		.start = start,
-		.end = start + len,
-	};
+	struct daxpin_unshared_call *call;
 
 	/* Without remap_file_range (ext4) nothing can share its blocks. */
-	if (!file->f_op->remap_file_range || !call.inode->i_op->fiemap)
+	if (!file->f_op->remap_file_range || !file_inode(file)->i_op->fiemap)
 		return 0;
-	return daxpin_host_run_scratch(daxpin_check_unshared_host, &call);
+	call = daxpin_should_fail() ? NULL : kzalloc(sizeof(*call), GFP_KERNEL);
+	if (!call)
+		return -ENOMEM;
+	call->base.fn = daxpin_check_unshared_host;
+	call->base.release = daxpin_unshared_release;
+	call->file = get_file(file);
+	call->start = start;
+	call->end = start + len;
+	/* FIEMAP waits while a layout change holds the file: killably here. */
+	return daxpin_host_run_scratch(&call->base);
 }
 
 /*
@@ -369,6 +404,7 @@ int daxpin_cmd_pin(struct daxpin_ucmd *ucmd)
 	unsigned int deadline_ms;
 	struct inode *inode;
 	struct file *file;
+	bool may_hold;
 	struct fd f;
 	u32 handle;
 	int ret;
@@ -382,6 +418,9 @@ int daxpin_cmd_pin(struct daxpin_ucmd *ucmd)
 		return -EBADF;
 	inode = file_inode(file);
 	ret = daxpin_check_file(file, cmd);
+	may_hold = daxpin_may_hold(file);
+	if (!ret && !may_hold)
+		ret = daxpin_reader_deadline(cmd, &deadline_ms);
 	if (!ret)
 		ret = daxpin_wait_layout_changes(inode);
 	if (!ret)
@@ -405,6 +444,8 @@ int daxpin_cmd_pin(struct daxpin_ucmd *ucmd)
 	atomic_set(&pin->nr_vmas, 0);
 	pin->ctx = ctx;
 	pin->flags = cmd->flags;
+	pin->may_hold = may_hold;
+	pin->pinner = pid_nr(ctx->owner);
 	pin->deadline_ms = deadline_ms;
 	pin->npages = cmd->length >> PAGE_SHIFT;
 	pin->it.start = cmd->offset >> PAGE_SHIFT;
@@ -436,7 +477,11 @@ int daxpin_cmd_pin(struct daxpin_ucmd *ucmd)
 		ret = -ENXIO;
 		goto out_unlock_inode;
 	}
-	mutex_lock(&dinode->mutex);
+	/* A PIN of this inode faulting in a long range may hold it: killably. */
+	if (mutex_lock_killable(&dinode->mutex)) {
+		ret = -EINTR;
+		goto out_unlock_inode;
+	}
 	daxpin_inode_take_lease(dinode);
 	ret = daxpin_windows_get(dinode, pin->it.start, pin->it.last);
 	if (ret)
@@ -524,6 +569,7 @@ int daxpin_cmd_unpin(struct daxpin_ucmd *ucmd)
 	struct daxpin_unpin *cmd = ucmd->cmd;
 	struct daxpin_ctx *ctx = ucmd->ctx;
 	struct daxpin_range *pin;
+	bool mine;
 
 	if (cmd->flags)
 		return -EOPNOTSUPP;
@@ -531,17 +577,36 @@ int daxpin_cmd_unpin(struct daxpin_ucmd *ucmd)
 		return -EINVAL;
 
 	/* A handle still being made (a reserved entry) reads as NULL. */
-	xa_lock(&ctx->pins);
-	pin = xa_load(&ctx->pins, cmd->handle);
-	if (pin)
-		__xa_erase(&ctx->pins, cmd->handle);
-	xa_unlock(&ctx->pins);
+	pin = daxpin_range_get(ctx, cmd->handle);
 	if (!pin)
 		return -ENOENT;
-	atomic_dec(&ctx->nr_pins);
-	trace_unpin(pin);
-	daxpin_range_unpin(pin);
-	return 0;
+	/*
+	 * Another process's PIN of the same inode may hold the mutex while
+	 * it faults a long range in: wait killably, the handle still there.
+	 */
+	if (mutex_lock_killable(&pin->dinode->mutex)) {
+		daxpin_range_put(pin);
+		return -EINTR;
+	}
+	/* Another UNPIN of the handle may have come first. */
+	xa_lock(&ctx->pins);
+	mine = xa_load(&ctx->pins, cmd->handle) == pin;
+	if (mine)
+		__xa_erase(&ctx->pins, cmd->handle);
+	xa_unlock(&ctx->pins);
+	if (mine) {
+		atomic_dec(&ctx->nr_pins);
+		trace_unpin(pin);
+		__daxpin_range_end(pin, DAXPIN_STATE_UNPINNED, 0);
+	}
+	mutex_unlock(&pin->dinode->mutex);
+	if (mine) {
+		daxpin_event_forget(pin);
+		/* The handle's reference. */
+		daxpin_range_put(pin);
+	}
+	daxpin_range_put(pin);
+	return mine ? 0 : -ENOENT;
 }
 
 /* The daxpin file's last reference is gone: no PIN can be under way. */

@@ -8,8 +8,10 @@
  * that file is waiting - and how daxpin exposes it to devices: the VMAs
  * of its mapping (what a pinning registration holds) and its dma-bufs.
  * Pins that ended while someone else (an RDMA registration) still holds
- * their pages are listed as "draining": a layout change of their file
- * waits for those references.
+ * their pages are listed as "draining", with the process that made them:
+ * a layout change of their file waits for those references. Every line
+ * names the live processes that mapped or exported the pin: who can hold
+ * its pages.
  */
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
@@ -86,6 +88,33 @@ static u64 daxpin_pin_age_ms(struct daxpin_range *pin, u64 now)
 	return div_u64(now - pin->created_ns, NSEC_PER_MSEC);
 }
 
+/*
+ * The holders of a pin: the live thread groups that mapped it or exported
+ * it as a dma-buf - the only ones that can hold its pages through daxpin
+ * (an RDMA registration, a pipe, an importer they attached) - by pid,
+ * comma-separated, or "-". What they passed on (a pipe, a dma-buf sent to
+ * another process) the kernel cannot trace back. Under dinode->lock:
+ * the xarray walk takes only RCU.
+ */
+static void daxpin_show_holders(struct seq_file *m, struct daxpin_range *pin,
+				char sep)
+{
+	bool any = false;
+	unsigned long nr;
+	struct pid *pid;
+
+	rcu_read_lock();
+	xa_for_each(&pin->mappers, nr, pid) {
+		if (!pid_task(pid, PIDTYPE_TGID))
+			continue;
+		seq_printf(m, "%c%lu", any ? ',' : sep, nr);
+		any = true;
+	}
+	rcu_read_unlock();
+	if (!any)
+		seq_printf(m, "%c-", sep);
+}
+
 /* Called with pin->dinode->lock held: prints without sleeping. */
 static void daxpin_show_pin(struct seq_file *m, pid_t pid,
 			    struct daxpin_range *pin, const char *state)
@@ -111,8 +140,10 @@ static void daxpin_show_pin(struct seq_file *m, pid_t pid,
 		   (long long)left_ms, reason,
 		   sizeof(*pin) + READ_ONCE(pin->runs_size));
 	seq_path(m, &dinode->lease_file->f_path, " \t\n\\");
-	seq_printf(m, " %llu %d %u\n", daxpin_pin_age_ms(pin, now),
+	seq_printf(m, " %llu %d %u", daxpin_pin_age_ms(pin, now),
 		   atomic_read(&pin->nr_vmas), READ_ONCE(pin->nr_dmabufs));
+	daxpin_show_holders(m, pin, ' ');
+	seq_putc(m, '\n');
 }
 
 static int daxpin_proc_show(struct seq_file *m, void *v)
@@ -121,7 +152,7 @@ static int daxpin_proc_show(struct seq_file *m, void *v)
 	struct daxpin_ctx *ctx;
 	unsigned long handle;
 
-	seq_puts(m, "pid     handle state     dev:ino offset length access deadline_left_ms revoke_reason mem_bytes path age_ms vmas dmabufs\n");
+	seq_puts(m, "pid     handle state     dev:ino offset length access deadline_left_ms revoke_reason mem_bytes path age_ms vmas dmabufs holders\n");
 	/*
 	 * The xa_lock keeps every pin found alive (UNPIN removes the handle
 	 * under it) and waits for nothing: a PIN in progress holds only a
@@ -183,7 +214,7 @@ void daxpin_ctx_show_fdinfo(struct seq_file *m, struct daxpin_ctx *ctx)
 	xa_for_each(&ctx->pins, handle, pin) {
 		inode = pin->dinode->inode;
 		spin_lock(&pin->dinode->lock);
-		seq_printf(m, "daxpin-pin:\thandle=%u dev=%u:%u ino=%llu offset=%#llx length=%#llx access=%s state=%s deadline_left_ms=%lld revoke_reason=%u age_ms=%llu vmas=%d dmabufs=%u\n",
+		seq_printf(m, "daxpin-pin:\thandle=%u dev=%u:%u ino=%llu offset=%#llx length=%#llx access=%s state=%s deadline_left_ms=%lld revoke_reason=%u age_ms=%llu vmas=%d dmabufs=%u holders",
 			   pin->handle, MAJOR(inode->i_sb->s_dev),
 			   MINOR(inode->i_sb->s_dev), (u64)inode->i_ino,
 			   (u64)pin->it.start << PAGE_SHIFT,
@@ -194,6 +225,8 @@ void daxpin_ctx_show_fdinfo(struct seq_file *m, struct daxpin_ctx *ctx)
 			   pin->revoke_reason, daxpin_pin_age_ms(pin, now),
 			   atomic_read(&pin->nr_vmas),
 			   READ_ONCE(pin->nr_dmabufs));
+		daxpin_show_holders(m, pin, '=');
+		seq_putc(m, '\n');
 		spin_unlock(&pin->dinode->lock);
 		daxpin_walk_pause(&ctx->pins);
 	}

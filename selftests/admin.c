@@ -36,6 +36,7 @@ struct fdinfo_pin {
 	int vmas;
 	unsigned int dmabufs;
 	char access[8], state[16];
+	char holders[64];	/* pids, comma-separated, or "-" */
 };
 
 struct fdinfo {
@@ -73,11 +74,12 @@ static int read_fdinfo(int fd, struct fdinfo *fi)
 			have |= 4;
 		} else if (!strncmp(line, "daxpin-pin:\t", 12)) {
 			if (fi->nr_lines < 8 &&
-			    sscanf(line, "daxpin-pin:\thandle=%u dev=%u:%u ino=%llu offset=%llx length=%llx access=%7s state=%15s deadline_left_ms=%lld revoke_reason=%u age_ms=%llu vmas=%d dmabufs=%u%n",
+			    sscanf(line, "daxpin-pin:\thandle=%u dev=%u:%u ino=%llu offset=%llx length=%llx access=%7s state=%15s deadline_left_ms=%lld revoke_reason=%u age_ms=%llu vmas=%d dmabufs=%u holders=%63s%n",
 				   &p->handle, &p->maj, &p->min, &p->ino,
 				   &p->off, &p->len, p->access, p->state,
 				   &p->left_ms, &p->reason, &p->age_ms,
-				   &p->vmas, &p->dmabufs, &end) == 13 &&
+				   &p->vmas, &p->dmabufs, p->holders,
+				   &end) == 14 &&
 			    !line[end])
 				fi->nr_lines++;
 			else
@@ -620,6 +622,86 @@ TEST_F(admin, drain_tracepoint_fires)
 	close(p[1]);
 	EXPECT_EQ(0, write_str(INSTANCE "/events/daxpin/drain/enable", "0"));
 	EXPECT_EQ(0, rmdir(INSTANCE));
+}
+
+/* The /proc/daxpin line of pin @handle on inode @ino: 0, or -1 if none. */
+static int proc_line_of(unsigned long long ino, unsigned int handle,
+			char *buf, size_t len)
+{
+	unsigned long long i;
+	unsigned int h;
+	int found = -1;
+	FILE *f = fopen("/proc/daxpin", "r");
+
+	if (!f)
+		return -1;
+	while (found && fgets(buf, len, f))
+		if (sscanf(buf, "%*d %u %*s %*u:%*u:%llu", &h, &i) == 2 &&
+		    h == handle && i == ino)
+			found = 0;
+	fclose(f);
+	return found;
+}
+
+/*
+ * Whom a pin's pages wait for. A pin mapped by this process lists it as
+ * its holder (fdinfo, /proc/daxpin); after UNPIN, with a page of it
+ * spliced into a pipe, the pin drains, and /proc/daxpin names the process
+ * that made it (never pid 0) and this process as the holder, until the
+ * pipe lets the page go.
+ */
+TEST_F(admin, draining_pin_names_its_holder)
+{
+	char line[4400], holders[64], state[16], self_pid[16], page[PAGE];
+	int p[2], registrable = map_registrable(), i, pid = 0;
+	const struct fdinfo_pin *fp;
+	struct daxpin_pin pin;
+	struct iovec iov;
+	struct fdinfo fi;
+	bool gone = false;
+	char *map;
+
+	ASSERT_LE(0, registrable);
+	if (!registrable)
+		SKIP(return, "%s: nothing outside daxpin can take a page reference through the mapping",
+		     NO_MAP_REGISTRATION);
+	snprintf(self_pid, sizeof(self_pid), "%d", getpid());
+	ASSERT_EQ(0, pin_range(self->dfd, self->ffd, PIN_OFF, PAGE,
+			       DAXPIN_PIN_WRITE, LONG_DEADLINE, &pin));
+	map = daxpin_map(self->dfd, pin.out_handle, 0, PAGE, PROT_READ);
+	ASSERT_NE(NULL, map);
+	ASSERT_EQ(0, read_fdinfo(self->dfd, &fi));
+	EXPECT_EQ(0, fi.bad_lines);
+	fp = fdinfo_find(&fi, pin.out_handle);
+	ASSERT_NE(NULL, fp);
+	EXPECT_STREQ(self_pid, fp->holders);
+
+	ASSERT_EQ(0, pipe(p));
+	iov.iov_base = map;
+	iov.iov_len = PAGE;
+	ASSERT_EQ((ssize_t)PAGE, vmsplice(p[1], &iov, 1, 0));
+	munmap(map, PAGE);
+	ASSERT_EQ(0, unpin(self->dfd, pin.out_handle));
+
+	/* pid handle state dev:ino ... dmabufs holders */
+	ASSERT_EQ(0, proc_line_of(self->st.st_ino, pin.out_handle, line,
+				  sizeof(line)));
+	ASSERT_EQ(2, sscanf(line, "%d %*u %15s", &pid, state));
+	EXPECT_STREQ("draining", state);
+	EXPECT_EQ(getpid(), pid) TH_LOG("line: %s", line);
+	ASSERT_EQ(1, sscanf(strrchr(line, ' ') + 1, "%63s", holders));
+	EXPECT_STREQ(self_pid, holders) TH_LOG("line: %s", line);
+
+	/* The pipe lets the page go: the pin is released within a few polls. */
+	ASSERT_EQ((ssize_t)PAGE, read(p[0], page, PAGE));
+	for (i = 0; i < 100 && !gone; i++) {
+		usleep(50000);
+		gone = proc_line_of(self->st.st_ino, pin.out_handle, line,
+				    sizeof(line)) < 0;
+	}
+	EXPECT_TRUE(gone);
+	close(p[0]);
+	close(p[1]);
 }
 
 /* ---- daxpinctl ------------------------------------------------------ */

@@ -3092,7 +3092,7 @@ static ssize_t read_proc(void)
 	return done_;
 }
 
-/* Check every line of /proc/daxpin; call @fn(pid, handle) for each. */
+/* Check every line of /proc/daxpin; call @fn(pid, handle) for each live one. */
 static int parse_proc(void (*fn)(int pid, unsigned int handle))
 {
 	char *line, *save = NULL;
@@ -3111,6 +3111,7 @@ static int parse_proc(void (*fn)(int pid, unsigned int handle))
 		long long left;
 		int pid, pos = 0, tail = 0, vmas;
 		unsigned int dmabufs;
+		char holders[256];
 
 		nlines++;
 		if (sscanf(line, "%d %u %31s %u:%u:%lu %llx %llx %15s %lld %u %lu %n",
@@ -3120,23 +3121,25 @@ static int parse_proc(void (*fn)(int pid, unsigned int handle))
 			continue;
 		}
 		/* The escaped path, then the appended columns, nothing more. */
-		if (sscanf(line + pos, "%*s %llu %d %u%n", &age, &vmas, &dmabufs,
-			   &tail) != 3 || line[pos + tail] || vmas < 0) {
-			fail(C_PRECISE, "%s: line '%s' lacks path, age_ms, vmas or dmabufs",
+		if (sscanf(line + pos, "%*s %llu %d %u %255s%n", &age, &vmas,
+			   &dmabufs, holders, &tail) != 4 || line[pos + tail] ||
+		    vmas < 0 || strspn(holders, "-0123456789,") != strlen(holders)) {
+			fail(C_PRECISE, "%s: line '%s' lacks path, age_ms, vmas, dmabufs or holders",
 			     cur, line);
 			continue;
 		}
 		if ((strcmp(state, "active") && strcmp(state, "recalled") &&
 		     strcmp(state, "revoked") && strcmp(state, "draining")) ||
 		    (strcmp(access, "rw") && strcmp(access, "ro")) ||
-		    (!strcmp(state, "draining")) != (pid == 0) ||
+		    pid <= 0 ||
 		    (!strcmp(state, "recalled") ? left < 0 : left != -1) ||
 		    (!strcmp(state, "revoked") ? reason == 0 :
 		     strcmp(state, "draining") && reason != 0) ||
 		    !len || off % PAGE || len % PAGE || !mem)
 			fail(C_PRECISE, "%s: line '%s' is not as docs/ioctl.md describes",
 			     cur, line);
-		if (fn)
+		/* A draining pin's handle is gone: its pid made it, no more. */
+		if (fn && strcmp(state, "draining"))
 			fn(pid, handle);
 	}
 	return nlines;

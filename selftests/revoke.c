@@ -8,6 +8,8 @@
 #include <sys/eventfd.h>
 #include <sys/time.h>
 
+#include <sys/uio.h>
+
 #include "kselftest_harness.h"
 #include "common.h"
 
@@ -539,6 +541,73 @@ TEST_F_TIMEOUT(revoke, swapext_revokes_at_once, 90)
 	EXPECT_EQ(0, unpin(self->dfd, p.out_handle));
 	munmap(map, FILE_SIZE);
 	unlink(donor);
+}
+
+/*
+ * A pin that ended (UNPIN) while a process still holds one of its pages (a
+ * page spliced into a pipe it keeps, as an RDMA registration would) drains.
+ * A truncate that comes later waits for that page; past the pin's
+ * deadline, kill_on_stuck applies as it does to a revoked pin: the holder
+ * is killed, and the truncate goes on. Without kill_on_stuck it waits.
+ */
+TEST_F_TIMEOUT(revoke, kill_on_stuck_ends_a_draining_holder, 60)
+{
+	const unsigned int deadline = 500;
+	int ready[2], status;
+	pid_t holder, op;
+	char byte;
+
+	if (!map_registrable())
+		SKIP(return, "%s: nothing outside daxpin can take a page reference through the mapping",
+		     NO_MAP_REGISTRATION);
+	ASSERT_EQ(0, fill_file(self->ffd, 'k', FILE_SIZE));
+	ASSERT_EQ(0, pipe(ready));
+	holder = fork();
+	ASSERT_LE(0, holder);
+	if (holder == 0) {
+		struct iovec iov = { .iov_len = PAGE };
+		struct daxpin_pin p;
+		int dfd = daxpin_open(), sp[2];
+
+		if (dfd < 0 || pipe(sp) ||
+		    pin_range(dfd, self->ffd, 0, FILE_SIZE, 0, deadline, &p))
+			_exit(10);
+		iov.iov_base = mmap(NULL, FILE_SIZE, PROT_READ, MAP_SHARED, dfd,
+				    p.out_mmap_offset);
+		if (iov.iov_base == MAP_FAILED ||
+		    vmsplice(sp[1], &iov, 1, 0) != (ssize_t)PAGE)
+			_exit(11);
+		if (unpin(dfd, p.out_handle))
+			_exit(12);
+		close(dfd);
+		if (write(ready[1], "d", 1) != 1)
+			_exit(13);
+		/* Keeps the pipe, and with it a page of the pin. */
+		for (;;)
+			pause();
+	}
+	/* Only the holder may write: EOF if it failed. */
+	close(ready[1]);
+	if (read(ready[0], &byte, 1) != 1) {
+		waitpid(holder, &status, 0);
+		ASSERT_TRUE(0) TH_LOG("the holder's step %d failed",
+				      WEXITSTATUS(status) - 10);
+	}
+
+	/* kill_on_stuck=N: the truncate waits for the page, past the deadline. */
+	ASSERT_EQ(0, module_param_write("kill_on_stuck", "N"));
+	op = spawn_op(self->path, OP_TRUNCATE, FILE_SIZE);
+	ASSERT_LT(0, op);
+	EXPECT_EQ(-ETIMEDOUT, wait_child(op, deadline + 1000));
+	EXPECT_EQ(0, kill(holder, 0)) TH_LOG("the holder died without kill_on_stuck");
+
+	/* kill_on_stuck=Y: the next poll past the deadline kills the holder. */
+	ASSERT_EQ(0, module_param_write("kill_on_stuck", "Y"));
+	EXPECT_EQ(holder, waitpid(holder, &status, 0));
+	module_param_write("kill_on_stuck", "N");
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	EXPECT_EQ(0, wait_child(op, PROMPT_MS));
+	close(ready[0]);
 }
 
 /* XFS_IOC_EXCHANGE_RANGE (6.10 on), from xfs_fs.h, which we do not need. */

@@ -59,13 +59,14 @@ struct pin {
 	long long age_ms;		/* -1: not in this module's listing */
 	long long vmas, dmabufs;	/* -1: not in this module's listing */
 	char *path;
+	char *holders;			/* NULL: not in this module's listing */
 };
 
 enum col {
 	COL_PID, COL_COMMAND, COL_HANDLE, COL_STATE, COL_ACCESS, COL_DEV,
 	COL_INODE, COL_START, COL_END, COL_LENGTH, COL_DEADLINE, COL_AGE,
-	COL_REASON, COL_MEM, COL_VIA, COL_VMAS, COL_DMABUFS, COL_PATH,
-	NR_COLS
+	COL_REASON, COL_MEM, COL_VIA, COL_VMAS, COL_DMABUFS, COL_HOLDERS,
+	COL_PATH, NR_COLS
 };
 
 static const struct {
@@ -74,7 +75,7 @@ static const struct {
 	bool number;		/* JSON number (or null), right-aligned */
 	const char *help;
 } cols[NR_COLS] = {
-	[COL_PID] = { "PID", "pid", true, "process that opened the daxpin file (0: draining, owner gone)" },
+	[COL_PID] = { "PID", "pid", true, "process that opened the daxpin file (draining: that made the pin; it may be gone)" },
 	[COL_COMMAND] = { "COMMAND", "command", false, "its command name" },
 	[COL_HANDLE] = { "HANDLE", "handle", true, "the pin's handle in that file" },
 	[COL_STATE] = { "STATE", "state", false, "active, recalled, revoked or draining" },
@@ -91,12 +92,13 @@ static const struct {
 	[COL_VIA] = { "VIA", "via", false, "how daxpin exposes the pin to devices: map (its mapping is mapped: a pinning registration can hold it), dmabuf (exported), map+dmabuf, or - (neither: unregistered, or registered by ODP through the file's own mapping, which daxpin does not see)" },
 	[COL_VMAS] = { "VMAS", "vmas", true, "VMAs mapping the pin now, in any process" },
 	[COL_DMABUFS] = { "DMABUFS", "dmabufs", true, "dma-bufs exporting the pin now" },
+	[COL_HOLDERS] = { "HOLDERS", "holders", false, "live processes that mapped or exported the pin, comma-separated: who can hold its pages (- if none)" },
 	[COL_PATH] = { "PATH", "path", false, "the pinned file" },
 };
 
 static const enum col default_cols[] = {
 	COL_PID, COL_COMMAND, COL_HANDLE, COL_STATE, COL_ACCESS, COL_START,
-	COL_LENGTH, COL_DEADLINE, COL_AGE, COL_VIA, COL_PATH,
+	COL_LENGTH, COL_DEADLINE, COL_AGE, COL_VIA, COL_HOLDERS, COL_PATH,
 };
 
 static enum col out_cols[NR_COLS * 2];
@@ -169,13 +171,14 @@ static void unescape(char *s)
 
 enum field {
 	F_PID, F_HANDLE, F_STATE, F_DEVINO, F_OFFSET, F_LENGTH, F_ACCESS,
-	F_LEFT, F_REASON, F_MEM, F_PATH, F_AGE, F_VMAS, F_DMABUFS, NR_FIELDS
+	F_LEFT, F_REASON, F_MEM, F_PATH, F_AGE, F_VMAS, F_DMABUFS, F_HOLDERS,
+	NR_FIELDS
 };
 
 static const char *const field_names[NR_FIELDS] = {
 	"pid", "handle", "state", "dev:ino", "offset", "length", "access",
 	"deadline_left_ms", "revoke_reason", "mem_bytes", "path", "age_ms",
-	"vmas", "dmabufs",
+	"vmas", "dmabufs", "holders",
 };
 
 /* Columns appended after the first release: an older module lacks them. */
@@ -289,6 +292,11 @@ static struct pin *read_pins(size_t *nr)
 			ok = parse_ll(tok[idx[F_VMAS]], &p.vmas);
 		if (ok && idx[F_DMABUFS] >= 0 && idx[F_DMABUFS] < ntok)
 			ok = parse_ll(tok[idx[F_DMABUFS]], &p.dmabufs);
+		if (ok && idx[F_HOLDERS] >= 0 && idx[F_HOLDERS] < ntok) {
+			p.holders = strdup(tok[idx[F_HOLDERS]]);
+			if (!p.holders)
+				die("out of memory");
+		}
 		if (!ok)
 			die("%s: a line that does not parse", PROC_LISTING);
 		if (opt_pid >= 0 && p.pid != opt_pid)
@@ -407,6 +415,11 @@ static bool col_value(const struct pin *p, enum col c, char *buf, size_t len,
 	case COL_MEM:
 		snprintf(buf, len, "%llu", p->mem_bytes);
 		break;
+	case COL_HOLDERS:
+		if (!p->holders)
+			return no_value(buf, len, human, "?");
+		snprintf(buf, len, "%s", p->holders);
+		break;
 	case COL_PATH:
 		snprintf(buf, len, "%s", p->path);
 		break;
@@ -496,8 +509,10 @@ static void free_pins(struct pin *pins, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		free(pins[i].path);
+		free(pins[i].holders);
+	}
 	free(pins);
 }
 
