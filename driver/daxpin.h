@@ -187,6 +187,9 @@ struct daxpin_run {
  *	pages passes the pin's deadline (then kill_on_stuck applies), 0 if
  *	none waits; under dinode->lock
  * @stuck_killed: kill_on_stuck has killed its mappers; under dinode->mutex
+ * @holds_pages: an ended pin still holds its page references, because a
+ *	device may reach the pages through one of its dma-bufs (a fence not
+ *	yet signalled); under dinode->mutex
  * @work_reason: why revoke_work revokes it; under dinode->mutex
  * @cookie: the pin's mmap cookie (map.c), 0 until the pin is made
  * @cookie_pgoff: @cookie as a page offset on the daxpin file
@@ -233,6 +236,7 @@ struct daxpin_range {
 	struct list_head work_node;
 	u64 stuck_ns;
 	bool stuck_killed;
+	bool holds_pages;
 	struct xarray mappers;
 	struct list_head dmabufs;
 	unsigned int nr_dmabufs;
@@ -379,6 +383,7 @@ void daxpin_range_put(struct daxpin_range *pin);
 void __daxpin_range_end(struct daxpin_range *pin, unsigned int state,
 			unsigned int reason);
 void daxpin_range_drained(struct daxpin_range *pin);
+bool daxpin_range_busy(struct daxpin_range *pin);
 
 /* pages.c */
 int daxpin_pages_populate(struct daxpin_range *pin, struct file *file);
@@ -466,6 +471,7 @@ void daxpin_map_exit(void);
 extern unsigned int daxpin_max_dmabufs_per_pin;
 int daxpin_cmd_export_dmabuf(struct daxpin_ucmd *ucmd);
 void daxpin_dmabuf_revoke(struct daxpin_range *pin);
+bool daxpin_dmabuf_busy(struct daxpin_range *pin);
 
 /* event.c */
 void daxpin_event_queue(struct daxpin_range *pin, unsigned int type);

@@ -239,26 +239,54 @@ static const struct dma_buf_ops daxpin_dmabuf_ops = {
 };
 
 /*
+ * How long a pin's end waits for the devices to finish what they queued on
+ * its dma-bufs. The wait holds dinode->mutex, and an importer's work may
+ * never end: past this the pin drains instead, until its fences are
+ * signalled (daxpin_dmabuf_busy()).
+ */
+#define DAXPIN_FENCE_WAIT_MS	1000
+
+/*
  * @pin is ending (its state is no longer live): tell the dynamic
- * importers of each of its dma-bufs to move, and wait until the devices
- * are done with what they had queued. Called with dinode->mutex held,
- * before the pin's pages are released: the mappings importers still hold
- * then make the pin drain.
+ * importers of each of its dma-bufs to move, and wait, a bounded time,
+ * until the devices are done with what they had queued. Called with
+ * dinode->mutex held, before the pin's pages are released: the mappings
+ * importers still hold then, and the fences not yet signalled, make the
+ * pin drain.
  */
 void daxpin_dmabuf_revoke(struct daxpin_range *pin)
 {
+	unsigned long end = jiffies + msecs_to_jiffies(DAXPIN_FENCE_WAIT_MS);
 	struct daxpin_dmabuf *db;
 
 	lockdep_assert_held(&pin->dinode->mutex);
 	list_for_each_entry(db, &pin->dmabufs, node) {
 		struct dma_resv *resv = db->dmabuf->resv;
+		long left = (long)(end - jiffies);
 
 		dma_resv_lock(resv, NULL);
 		daxpin_dma_buf_move_notify(db->dmabuf);
 		dma_resv_unlock(resv);
 		dma_resv_wait_timeout(resv, DMA_RESV_USAGE_BOOKKEEP, false,
-				      MAX_SCHEDULE_TIMEOUT);
+				      max(left, 0L));
 	}
+}
+
+/*
+ * Whether a device may still access the pin's pages through one of its
+ * dma-bufs: a fence not yet signalled. An ended pin with one drains until
+ * it is (drain_work polls). Called with dinode->mutex held.
+ */
+bool daxpin_dmabuf_busy(struct daxpin_range *pin)
+{
+	struct daxpin_dmabuf *db;
+
+	lockdep_assert_held(&pin->dinode->mutex);
+	list_for_each_entry(db, &pin->dmabufs, node)
+		if (!dma_resv_test_signaled(db->dmabuf->resv,
+					    DMA_RESV_USAGE_BOOKKEEP))
+			return true;
+	return false;
 }
 
 static int daxpin_check_export_args(struct daxpin_export_dmabuf *cmd,

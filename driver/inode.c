@@ -221,7 +221,7 @@ static void daxpin_drain_work(struct work_struct *work)
 
 	mutex_lock(&dinode->mutex);
 	list_for_each_entry_safe(pin, tmp, &dinode->draining, work_node) {
-		if (daxpin_pages_busy(pin)) {
+		if (daxpin_range_busy(pin)) {
 			daxpin_drain_stuck(pin);
 			continue;
 		}

@@ -121,11 +121,26 @@ static void daxpin_uncharge(struct daxpin_range *pin)
  * registrations; otherwise the layout change waits for them.
  * Called with dinode->mutex held.
  */
+/*
+ * Release the pin's pages. If someone else still holds some - an RDMA
+ * registration made through a daxpin mapping, an importer's mapping - the
+ * pin is kept on the inode's drain list with its keeper windows: the file
+ * must stay mapped, or a truncate would no longer wait for those pages.
+ * If a device may still reach them through a dma-buf without holding them
+ * (work queued behind a fence not yet signalled), the pin keeps its own
+ * references too, so that a layout change waits. A draining pin holds the
+ * module, which must not go while it polls. For a revoked pin, with
+ * kill_on_stuck, the processes that mapped it are killed, which ends
+ * their registrations; otherwise the layout change waits for them.
+ * Called with dinode->mutex held.
+ */
 static void daxpin_release_pages(struct daxpin_range *pin)
 {
-	daxpin_pages_put(pin);
 	daxpin_uncharge(pin);
-	if (daxpin_pages_busy(pin)) {
+	pin->holds_pages = daxpin_dmabuf_busy(pin);
+	if (!pin->holds_pages)
+		daxpin_pages_put(pin);
+	if (pin->holds_pages || daxpin_pages_busy(pin)) {
 		trace_drain(pin, true);
 		__module_get(THIS_MODULE);
 		kref_get(&pin->kref);
@@ -142,6 +157,22 @@ static void daxpin_release_pages(struct daxpin_range *pin)
 		return;
 	}
 	daxpin_range_drained(pin);
+}
+
+/*
+ * Whether a draining pin is still busy: device work pending on its
+ * dma-bufs, or, once that is done and its own references are dropped,
+ * references someone else holds. Called with dinode->mutex held.
+ */
+bool daxpin_range_busy(struct daxpin_range *pin)
+{
+	if (pin->holds_pages) {
+		if (daxpin_dmabuf_busy(pin))
+			return true;
+		daxpin_pages_put(pin);
+		pin->holds_pages = false;
+	}
+	return daxpin_pages_busy(pin);
 }
 
 /* The pages are idle: let the windows go. Called with dinode->mutex held. */

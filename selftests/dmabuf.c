@@ -517,6 +517,39 @@ TEST_F(dmabuf, kill_on_stuck_kills_exporter)
 }
 
 /*
+ * Device work queued on a dma-buf that never completes (a fence nobody
+ * signals) cannot stall daxpin: the pin's end waits for it a bounded time
+ * (DAXPIN_FENCE_WAIT_MS, 1 s), with the inode's mutex held, and then the
+ * pin drains instead. The pages stay the file's meanwhile: a truncate
+ * waits, and goes on once the work is done.
+ */
+TEST_F(dmabuf, unending_device_work_does_not_stall)
+{
+	uint64_t t0, took;
+	pid_t op;
+
+	export_and_map(_metadata, self, variant->dynamic, 0, FILE_SIZE);
+	ASSERT_EQ(0, ioctl(self->ifd, DTI_FENCE))
+		TH_LOG("DTI_FENCE: %s", strerror(errno));
+	t0 = now_ns();
+	EXPECT_EQ(0, unpin(self->dfd, self->pin.out_handle));
+	took = (now_ns() - t0) / 1000000;
+	TH_LOG("UNPIN with device work pending took %llu ms",
+	       (unsigned long long)took);
+	EXPECT_GE((uint64_t)PROMPT_MS, took);
+	op = spawn_op(self->path, OP_TRUNCATE, FILE_SIZE);
+	ASSERT_LT(0, op);
+	EXPECT_EQ(-ETIMEDOUT, wait_child(op, 500))
+		TH_LOG("the truncate went on while device work on the pages was pending");
+	EXPECT_EQ(0, ioctl(self->ifd, DTI_SIGNAL));
+	if (!variant->dynamic) {
+		/* A pinned importer still has its mapping: let it go too. */
+		EXPECT_EQ(0, ioctl(self->ifd, DTI_DETACH));
+	}
+	EXPECT_EQ(0, wait_child(op, PROMPT_MS));
+}
+
+/*
  * A dma-buf holds its pin, not the daxpin file: closing the daxpin file
  * ends its pins, dma-bufs or not, and gives the memlock charge back at
  * once. A dynamic importer is told to move and its stores fail from then

@@ -30,6 +30,7 @@
 #include <linux/uaccess.h>
 #include <linux/scatterlist.h>
 #include <linux/dma-buf.h>
+#include <linux/dma-fence.h>
 #include <linux/dma-resv.h>
 #include <linux/dma-mapping.h>
 #include <linux/dma-direct.h>
@@ -53,6 +54,9 @@ static struct platform_device *dti_pdev;
  * @dir: the direction of @sgt
  * @mapped_bytes: the length of @sgt in bytes, 0 if none
  * @invalidations: how many times the exporter invalidated @attach
+ * @fence: work the device queued on @dmabuf (DTI_FENCE), or NULL; under
+ *	@lock
+ * @fence_lock: the lock of @fence
  *
  * While there is an attachment, @sgt, @dir, @mapped_bytes and
  * @invalidations belong to the reservation lock of @dmabuf: they change
@@ -71,7 +75,57 @@ struct dti_ctx {
 	enum dma_data_direction dir;
 	u64 mapped_bytes;
 	u32 invalidations;
+	struct dma_fence *fence;
+	spinlock_t fence_lock;	/* @fence's */
 };
+
+static const char *dti_fence_name(struct dma_fence *fence)
+{
+	return DTI_NAME;
+}
+
+static const struct dma_fence_ops dti_fence_ops = {
+	.get_driver_name = dti_fence_name,
+	.get_timeline_name = dti_fence_name,
+};
+
+/* Queue device work on the dma-buf that only DTI_SIGNAL completes. */
+static int dti_fence(struct dti_ctx *ctx)
+{
+	struct dma_resv *resv;
+	int ret;
+
+	if (!ctx->attach)
+		return -ENXIO;
+	if (ctx->fence)
+		return -EBUSY;
+	ctx->fence = kzalloc(sizeof(*ctx->fence), GFP_KERNEL);
+	if (!ctx->fence)
+		return -ENOMEM;
+	dma_fence_init(ctx->fence, &dti_fence_ops, &ctx->fence_lock,
+		       dma_fence_context_alloc(1), 1);
+	resv = ctx->dmabuf->resv;
+	dma_resv_lock(resv, NULL);
+	ret = dma_resv_reserve_fences(resv, 1);
+	if (!ret)
+		dma_resv_add_fence(resv, ctx->fence, DMA_RESV_USAGE_WRITE);
+	dma_resv_unlock(resv);
+	if (ret) {
+		dma_fence_put(ctx->fence);
+		ctx->fence = NULL;
+	}
+	return ret;
+}
+
+static int dti_signal(struct dti_ctx *ctx)
+{
+	if (!ctx->fence)
+		return -ENXIO;
+	dma_fence_signal(ctx->fence);
+	dma_fence_put(ctx->fence);
+	ctx->fence = NULL;
+	return 0;
+}
 
 static void dti_set_mapping(struct dti_ctx *ctx, struct sg_table *sgt,
 			    enum dma_data_direction dir, u64 bytes)
@@ -452,6 +506,8 @@ static long dti_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case DTI_UNMAP:
 	case DTI_DETACH:
 	case DTI_STATUS:
+	case DTI_FENCE:
+	case DTI_SIGNAL:
 		break;
 	default:
 		return -ENOTTY;
@@ -488,6 +544,12 @@ static long dti_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case DTI_STATUS:
 		ret = dti_status(ctx, &u.status);
 		break;
+	case DTI_FENCE:
+		ret = dti_fence(ctx);
+		break;
+	case DTI_SIGNAL:
+		ret = dti_signal(ctx);
+		break;
 	}
 	mutex_unlock(&ctx->lock);
 
@@ -506,6 +568,7 @@ static int dti_open(struct inode *inode, struct file *file)
 	if (!ctx)
 		return -ENOMEM;
 	mutex_init(&ctx->lock);
+	spin_lock_init(&ctx->fence_lock);
 	ctx->dir = DMA_NONE;
 	file->private_data = ctx;
 	return 0;
@@ -516,6 +579,9 @@ static int dti_release(struct inode *inode, struct file *file)
 	struct dti_ctx *ctx = file->private_data;
 
 	mutex_lock(&ctx->lock);
+	/* The work the device queued ends with it. */
+	if (ctx->fence)
+		dti_signal(ctx);
 	if (ctx->attach)
 		dti_detach(ctx);
 	mutex_unlock(&ctx->lock);

@@ -181,4 +181,14 @@ struct dti_status {
 
 #define DTI_STATUS _IOR(DTI_TYPE, 7, struct dti_status)
 
+/*
+ * ioctl(DTI_FENCE): the device queues work on the attached dma-buf that it
+ * cannot stop: an unsignalled fence in the dma-buf's reservation object,
+ * until DTI_SIGNAL (or the context's release) signals it. ENXIO without an
+ * attachment, EBUSY if the context has one unsignalled already.
+ * ioctl(DTI_SIGNAL): signal it. ENXIO if there is none.
+ */
+#define DTI_FENCE _IO(DTI_TYPE, 8)
+#define DTI_SIGNAL _IO(DTI_TYPE, 9)
+
 #endif /* _DAXPIN_TEST_IMPORTER_H */
