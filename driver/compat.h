@@ -176,6 +176,21 @@ static inline bool daxpin_map_huge_ok(struct vm_area_struct *vma)
 }
 
 /*
+ * get_user_pages() with the mmap_lock held by the caller; 6.5 dropped its
+ * vmas argument.
+ */
+static inline long daxpin_get_user_pages(unsigned long start,
+					 unsigned long nr, unsigned int flags,
+					 struct page **pages)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+	return get_user_pages(start, nr, flags, pages);
+#else
+	return get_user_pages(start, nr, flags, pages, NULL);
+#endif
+}
+
+/*
  * Whether the caller could change @file's layout itself: write permission
  * on it (it could truncate it), or the right to lease it (owner, or
  * CAP_LEASE, as generic_setlease() asks). The idmapped-mount argument

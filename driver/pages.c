@@ -19,6 +19,7 @@
  * or trips VM_BUG_ON_PAGE (6.1 with CONFIG_DEBUG_VM). With FOLL_GET it
  * hands such a page back, and the check below refuses it.
  */
+#include <linux/delay.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
 #include <linux/moduleparam.h>
@@ -135,6 +136,17 @@ static unsigned long daxpin_run_max_pages(void)
 	return max;
 }
 
+/*
+ * Test only (ignored unless test_hooks=1): PIN sleeps this long after it
+ * mapped the range and before it faults it in, so that a selftest can
+ * replace the temporary mapping meanwhile (daxpin_own_mapping()).
+ */
+#define DAXPIN_TEST_STALL_MAX_MS	10000
+static unsigned int test_populate_stall_ms;
+module_param(test_populate_stall_ms, uint, 0644);
+MODULE_PARM_DESC(test_populate_stall_ms,
+		 "Test only, with test_hooks=1: PIN sleeps this long between mapping its range and faulting it in, in ms (at most 10000)");
+
 /* Append @nr pages at @pfn, in entries of @order, to @pin's runs. */
 static int daxpin_runs_add(struct daxpin_range *pin, unsigned long pfn,
 			   unsigned long nr, unsigned int order)
@@ -197,48 +209,62 @@ void daxpin_pages_free(struct daxpin_range *pin)
 }
 
 /*
- * Whether @addr of the current mm maps the file of @mapping with a PMD
- * leaf at @pfn: a 2 MiB DAX entry of the file that begins at @pfn. GUP does
- * not say how big a mapping it found, so look at the page table. PIN holds
- * i_rwsem, so the file's DAX entries are not removed or replaced meanwhile,
- * and a 2 MiB mapping of the file is only ever made from a 2 MiB entry;
- * but the temporary mapping is at an address the caller can predict, and
- * another thread may have unmapped it and mapped something else there:
- * hence the checks of the VMA's file and of the pfn. Anything else (a PMD
- * gone meanwhile) only makes the answer "no", and PIN then takes a
- * reference on every page, which holds the layout as well.
+ * Whether @addr of the current mm maps the file with a PMD leaf at @pfn: a
+ * 2 MiB DAX entry of the file that begins at @pfn. GUP does not say how
+ * big a mapping it found, so look at the page table. The caller holds the
+ * mmap_lock and checked that @addr is in its own mapping of the file
+ * (daxpin_own_mapping()); PIN holds i_rwsem, so the file's DAX entries are
+ * not removed or replaced meanwhile, and a 2 MiB mapping of the file is
+ * only ever made from a 2 MiB entry. Anything else (a PMD gone meanwhile)
+ * only makes the answer "no", and PIN then takes a reference on every
+ * page, which holds the layout as well.
  */
-static bool daxpin_pmd_maps(unsigned long addr, struct address_space *mapping,
-			    unsigned long pfn)
+static bool daxpin_pmd_maps(unsigned long addr, unsigned long pfn)
 {
 	struct mm_struct *mm = current->mm;
-	struct vm_area_struct *vma;
-	bool leaf = false;
 	pgd_t *pgd;
 	p4d_t *p4d;
 	pud_t *pud;
 	pmd_t pmd;
 
+	mmap_assert_locked(mm);
 	if (!IS_ALIGNED(addr, PMD_SIZE))
 		return false;
-	mmap_read_lock(mm);
-	vma = vma_lookup(mm, addr);
-	if (!vma || !vma->vm_file || vma->vm_file->f_mapping != mapping)
-		goto out;
 	pgd = pgd_offset(mm, addr);
 	if (pgd_none(*pgd) || pgd_bad(*pgd))
-		goto out;
+		return false;
 	p4d = p4d_offset(pgd, addr);
 	if (p4d_none(*p4d) || p4d_bad(*p4d))
-		goto out;
+		return false;
 	pud = pud_offset(p4d, addr);
 	if (pud_none(*pud) || pud_leaf(*pud) || pud_bad(*pud))
-		goto out;
+		return false;
 	pmd = READ_ONCE(*pmd_offset(pud, addr));
-	leaf = pmd_present(pmd) && pmd_leaf(pmd) && pmd_pfn(pmd) == pfn;
-out:
-	mmap_read_unlock(mm);
-	return leaf;
+	return pmd_present(pmd) && pmd_leaf(pmd) && pmd_pfn(pmd) == pfn;
+}
+
+/*
+ * Whether [@addr, @addr + @nr pages) of the current mm is still PIN's
+ * temporary mapping: a shared mapping of the file (@mapping) at file page
+ * @pgoff. The mapping is at an address the caller can predict, and
+ * another thread may have unmapped it and mapped something else there: a
+ * userfaultfd or FUSE region, whose faults would wait for that thread,
+ * while PIN holds the file's i_rwsem and its inode's mutex - which every
+ * layout change of the file, the owner's truncate among them, then waits
+ * for, uninterruptibly. So PIN faults only with the mmap_lock held from
+ * this check on: only the file system's own DAX faults. Another shared
+ * mapping of the same file at the same offset would do as well.
+ */
+static bool daxpin_own_mapping(unsigned long addr, unsigned long nr,
+			       struct address_space *mapping, pgoff_t pgoff)
+{
+	struct vm_area_struct *vma = vma_lookup(current->mm, addr);
+
+	mmap_assert_locked(current->mm);
+	return vma && vma->vm_file && vma->vm_file->f_mapping == mapping &&
+	       (vma->vm_flags & VM_SHARED) &&
+	       addr + (nr << PAGE_SHIFT) <= vma->vm_end &&
+	       vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT) == pgoff;
 }
 
 /*
@@ -266,20 +292,30 @@ static long daxpin_pages_take(struct daxpin_range *pin, struct page **batch,
 			      unsigned long nr, unsigned int gup_flags,
 			      struct address_space *mapping)
 {
+	struct mm_struct *mm = current->mm;
 	unsigned long pfn;
 	long n, i;
 	int ret;
 
+	if (mmap_read_lock_killable(mm))
+		return -EINTR;
+	if (!daxpin_own_mapping(addr, nr, mapping, pgoff)) {
+		mmap_read_unlock(mm);
+		return -EAGAIN;
+	}
 	/*
 	 * A 2 MiB-aligned chunk: fault its first page; if that made a PMD
 	 * entry, its one reference holds the whole entry.
 	 */
 	if (nr == DAXPIN_PMD_PAGES && IS_ALIGNED(pgoff, DAXPIN_PMD_PAGES)) {
-		n = get_user_pages_fast(addr, 1, gup_flags, batch);
-		if (n <= 0)
+		n = daxpin_get_user_pages(addr, 1, gup_flags, batch);
+		if (n <= 0) {
+			mmap_read_unlock(mm);
 			return n ? n : -EFAULT;
+		}
 		pfn = page_to_pfn(batch[0]);
-		if (daxpin_pmd_maps(addr, mapping, pfn)) {
+		if (daxpin_pmd_maps(addr, pfn)) {
+			mmap_read_unlock(mm);
 			/* Its first and last pages must be the file's. */
 			if (!daxpin_page_is_files(batch[0], mapping, pgoff) ||
 			    !daxpin_page_is_files(pfn_to_page(pfn + nr - 1),
@@ -294,15 +330,17 @@ static long daxpin_pages_take(struct daxpin_range *pin, struct page **batch,
 			}
 			return nr;
 		}
-		n = get_user_pages_fast(addr + PAGE_SIZE, nr - 1, gup_flags,
-					batch + 1);
+		n = daxpin_get_user_pages(addr + PAGE_SIZE, nr - 1, gup_flags,
+					  batch + 1);
+		mmap_read_unlock(mm);
 		if (n < 0) {
 			put_page(batch[0]);
 			return n;
 		}
 		n++;
 	} else {
-		n = get_user_pages_fast(addr, nr, gup_flags, batch);
+		n = daxpin_get_user_pages(addr, nr, gup_flags, batch);
+		mmap_read_unlock(mm);
 		if (n <= 0)
 			return n ? n : -EFAULT;
 	}
@@ -382,6 +420,9 @@ int daxpin_pages_populate(struct daxpin_range *pin, struct file *file)
 		ret = (int)addr;
 		goto out_free;
 	}
+	if (daxpin_test_hooks && READ_ONCE(test_populate_stall_ms))
+		msleep_interruptible(min(READ_ONCE(test_populate_stall_ms),
+					 DAXPIN_TEST_STALL_MAX_MS));
 	while (done < pin->npages) {
 		pgoff_t pgoff = start + done;
 		/* Up to the next 2 MiB boundary of the file. */

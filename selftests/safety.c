@@ -11,6 +11,8 @@
  * the driver of its time (keeper windows in the holder's mm) failed them.
  */
 #include <grp.h>
+#include <pthread.h>
+#include <linux/userfaultfd.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/statvfs.h>
@@ -891,6 +893,103 @@ TEST_F_TIMEOUT(safety, writable_sparse_pin_beyond_fs_fails_with_enospc, 300)
  * Without the wait for the notifier, the second truncate went unheard on
  * XFS and ext4 alike (docs/safety-failing-first.md).
  */
+/* The first mapping of @path in this process: 0, or -1 if none. */
+static int file_mapping(const char *path, unsigned long *start,
+			unsigned long *end)
+{
+	FILE *maps = fopen("/proc/self/maps", "r");
+	char line[4400], *name;
+	int ret = -1;
+
+	if (!maps)
+		return -1;
+	while (ret && fgets(line, sizeof(line), maps)) {
+		line[strcspn(line, "\n")] = 0;
+		name = strchr(line, '/');
+		if (name && !strcmp(name, path) &&
+		    sscanf(line, "%lx-%lx", start, end) == 2)
+			ret = 0;
+	}
+	fclose(maps);
+	return ret;
+}
+
+struct pin_call {
+	int dfd, ffd;
+	struct daxpin_pin p;
+	int ret;
+};
+
+static void *pin_call_main(void *arg)
+{
+	struct pin_call *c = arg;
+
+	c->ret = pin_range(c->dfd, c->ffd, 0, FILE_SIZE, DAXPIN_PIN_WRITE, 0,
+			   &c->p);
+	return NULL;
+}
+
+/*
+ * PIN faults the range in through a temporary mapping, at an address the
+ * caller can predict, holding the file's i_rwsem and its inode's mutex.
+ * Another thread of the caller replaces that mapping meanwhile with a
+ * userfaultfd region that nobody serves (the test hook
+ * test_populate_stall_ms makes the window certain). PIN must not fault
+ * it: the owner's truncate would wait for those locks, uninterruptibly,
+ * for as long as the thread pleases. PIN fails with EAGAIN instead, and
+ * the truncate goes on.
+ */
+#define POPULATE_STALL_MS	1000
+TEST_F_TIMEOUT(safety, pin_faults_only_its_own_mapping, 60)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	struct pin_call call = { .dfd = self->dfd, .ffd = self->ffd };
+	unsigned long start = 0, end = 0;
+	pthread_t thread;
+	int uffd, status;
+	char stall[16];
+	uint64_t t0;
+	pid_t op;
+
+	if (module_param_read("test_hooks") != 1)
+		SKIP(return, "module loaded without test_hooks=1: no test_populate_stall_ms");
+	uffd = syscall(SYS_userfaultfd, O_CLOEXEC);
+	ASSERT_LE(0, uffd) TH_LOG("userfaultfd: %s", strerror(errno));
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_API, &api));
+	snprintf(stall, sizeof(stall), "%d", POPULATE_STALL_MS);
+	module_param_write("test_populate_stall_ms", stall);
+	ASSERT_EQ(0, pthread_create(&thread, NULL, pin_call_main, &call));
+	/* PIN's temporary mapping: the one mapping of the file here. */
+	for (t0 = now_ns(); file_mapping(self->path, &start, &end) &&
+	     now_ns() - t0 < PROMPT_MS * 1000000ull;)
+		usleep(1000);
+	ASSERT_NE(0ul, start) TH_LOG("PIN's mapping of the file never showed");
+	ASSERT_EQ((void *)start, mmap((void *)start, end - start,
+				      PROT_READ | PROT_WRITE,
+				      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+				      -1, 0));
+	reg.range.start = start;
+	reg.range.len = end - start;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_REGISTER, &reg));
+
+	/* The owner truncates meanwhile: PIN's stall is all it waits for. */
+	op = spawn_op(self->path, OP_TRUNCATE, FILE_SIZE);
+	ASSERT_LT(0, op);
+	status = wait_child(op, POPULATE_STALL_MS + PROMPT_MS);
+	module_param_write("test_populate_stall_ms", "0");
+	/* Whatever happened, a fault of the region ends with the uffd. */
+	close(uffd);
+	pthread_join(thread, NULL);
+	if (status == -ETIMEDOUT)
+		wait_child(op, PROMPT_MS);
+	EXPECT_EQ(0, status)
+		TH_LOG("the truncate waited for PIN's fault of another thread's userfaultfd region");
+	EXPECT_EQ(-EAGAIN, call.ret);
+	if (!call.ret)
+		unpin(self->dfd, call.p.out_handle);
+}
+
 #define ZAP_STALL_MS	3000
 TEST_F_TIMEOUT(safety, window_made_during_a_zap_hears_its_own, 90)
 {
