@@ -97,6 +97,7 @@ append+=" bench_valgrind=${BENCH_VALGRIND:-0}"
 append+=" bench_scopes=${BENCH_SCOPES:-every}"
 # How long the time-bounded tests (fuzz, stress) run; empty: their default.
 append+=${BENCH_SECONDS:+ bench_seconds=$BENCH_SECONDS}
+append+=${BENCH_FUZZ_SEED:+ bench_fuzz_seed=$BENCH_FUZZ_SEED}
 # How many iterations the iterated tests (corruption) run; empty: theirs.
 append+=${BENCH_ITERATIONS:+ bench_iterations=$BENCH_ITERATIONS}
 if [ "$mode" = twohost ]; then

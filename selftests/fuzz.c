@@ -1955,7 +1955,7 @@ static void op_mmap(void)
 	bool validate = false;
 	const char *why = "a valid mmap of a pin";
 	struct pin *pn = NULL;
-	uint64_t off, plen, delta, len, mo;
+	uint64_t off, plen, delta, len, mo, span;
 	uintptr_t target = 0;
 	void *addr;
 	int i;
@@ -2092,12 +2092,14 @@ static void op_mmap(void)
 		}
 		want(err, expect, why);
 	}
+	/* What the kernel maps or unmaps: whole pages. */
+	span = len ? (len + PAGE - 1) & ~(PAGE - 1) : PAGE;
 	if (err) {
 		if (fixed && !(flags & MAP_FIXED_NOREPLACE)) {
 			/* A failed MAP_FIXED may have unmapped the range. */
-			if (!munmap((void *)target, len ? len : PAGE)) {
-				model_unmap(target, target + (len ? len : PAGE));
-				arena_reserve(target, target + (len ? len : PAGE));
+			if (!munmap((void *)target, span)) {
+				model_unmap(target, target + span);
+				arena_reserve(target, target + span);
 			}
 		}
 		return;
@@ -2152,10 +2154,9 @@ static void op_mmap(void)
 		fail(C_PRECISE, "%s succeeded: %s", cur,
 		     priv ? "not MAP_SHARED" : "beyond the pin");
 	if (fixed)
-		model_unmap((uintptr_t)addr, (uintptr_t)addr + len);
+		model_unmap((uintptr_t)addr, (uintptr_t)addr + span);
 	if (len) {
-		int n = piece_add((uintptr_t)addr, (len + PAGE - 1) & ~(PAGE - 1),
-				  pi, s, delta, prot);
+		int n = piece_add((uintptr_t)addr, span, pi, s, delta, prot);
 
 		if (n < 0)
 			munmap(addr, len);

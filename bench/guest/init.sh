@@ -337,6 +337,9 @@ seconds=$(arg bench_seconds)
 # fuzzer a minute of its own (DAXPIN_TEST_SECONDS, if set, wins); `make
 # fuzz` (and `make check-full`) runs it there at length.
 [ -w $kmemleak ] && export DAXPIN_FUZZ_SECONDS=60
+# A fuzz worker's seed to replay alone (BENCH_FUZZ_SEED, from a log).
+fuzz_seed=$(arg bench_fuzz_seed)
+[ -n "$fuzz_seed" ] && export DAXPIN_FUZZ_SEED=$fuzz_seed DAXPIN_FUZZ_WORKERS=1
 # Iterated tests (corruption) run this many rounds; unset: their default.
 iterations=$(arg bench_iterations)
 [ -n "$iterations" ] && export DAXPIN_TEST_ITERATIONS=$iterations
