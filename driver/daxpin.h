@@ -37,6 +37,7 @@
 #include <linux/bits.h>
 #include <linux/types.h>
 #include <linux/pid.h>
+#include <linux/uidgid.h>
 #include <linux/completion.h>
 #include <linux/refcount.h>
 #include <linux/kref.h>
@@ -150,6 +151,9 @@ struct daxpin_run {
  *	pin no longer looks at it)
  * @pinner: the thread group that opened @ctx, as a number: what the
  *	listings show for a draining pin, whose ctx may be gone
+ * @user: the user charged for the pin (user.c), valid if @user_charged
+ * @user_charged: the pin counts against @user's max_pins_per_user until
+ *	it is freed
  * @dinode: the pinned inode (counted)
  * @handle: the handle in @ctx->pins
  * @flags: enum daxpin_pin_flags
@@ -213,6 +217,8 @@ struct daxpin_range {
 	struct daxpin_inode *dinode;
 	u32 flags;
 	pid_t pinner;
+	kuid_t user;
+	bool user_charged;
 	bool may_hold;
 	unsigned int state;
 	struct interval_tree_node it;
@@ -255,6 +261,7 @@ struct daxpin_range {
  * @addr: where it is mapped in the host mm, fixed by its slot
  * @index: the window's index (file offset >> DAXPIN_WINDOW_SHIFT)
  * @users: pins (draining ones too) over the window; under dinode->mutex
+ * @owner: the user whose PIN mapped the window, charged for it (user.c)
  * @watched: @mni is inserted; changed on the host thread only
  * @fail_watch: test only: inserting @mni fails (test.c)
  * @fail_map: test only: mapping the window fails
@@ -266,6 +273,7 @@ struct daxpin_window {
 	unsigned long addr;
 	unsigned long index;
 	unsigned int users;
+	kuid_t owner;
 	bool watched;
 	bool fail_watch;
 	bool fail_map;
@@ -408,6 +416,17 @@ void daxpin_inodes_show_draining(struct seq_file *m,
 				 void (*show)(struct seq_file *m, pid_t pid,
 					      struct daxpin_range *pin,
 					      const char *state));
+
+/* user.c: what each user holds of the module's global resources */
+enum daxpin_user_res {
+	DAXPIN_USER_PINS,
+	DAXPIN_USER_WINDOWS,
+	DAXPIN_USER_NR_RES,
+};
+
+int daxpin_user_charge(kuid_t uid, enum daxpin_user_res res);
+void daxpin_user_uncharge(kuid_t uid, enum daxpin_user_res res);
+void daxpin_users_exit(void);
 
 /* procfs.c */
 void daxpin_ctx_register(struct daxpin_ctx *ctx);

@@ -24,6 +24,7 @@
  * at which the window maps the file unwatched. The VMA owns the window
  * struct (vm_private_data) and frees it when it is closed.
  */
+#include <linux/cred.h>
 #include <linux/delay.h>
 #include <linux/idr.h>
 #include <linux/kthread.h>
@@ -206,6 +207,7 @@ static void daxpin_window_teardown(struct kthread_work *work)
 
 	mmu_interval_notifier_remove(&window->mni);
 	window->watched = false;
+	daxpin_user_uncharge(window->owner, DAXPIN_USER_WINDOWS);
 	ret = vm_munmap(addr, DAXPIN_WINDOW_SIZE);
 	if (WARN_ON_ONCE(ret))
 		return;		/* leak the slot, never reuse a mapped one */
@@ -224,6 +226,11 @@ static struct daxpin_window *daxpin_window_create(struct daxpin_inode *dinode,
 	window = kzalloc(sizeof(*window), GFP_KERNEL_ACCOUNT);
 	if (!window)
 		return ERR_PTR(-ENOMEM);
+	/* Called from PIN: the pinner is charged, until the teardown. */
+	window->owner = current_uid();
+	ret = daxpin_user_charge(window->owner, DAXPIN_USER_WINDOWS);
+	if (ret)
+		goto out_free;
 	if (daxpin_should_fail())
 		slot = -ENOSPC;
 	else
@@ -231,7 +238,7 @@ static struct daxpin_window *daxpin_window_create(struct daxpin_inode *dinode,
 				       DAXPIN_HOST_SLOTS - 1, GFP_KERNEL);
 	if (slot < 0) {
 		ret = slot == -ENOSPC ? -ENOMEM : slot;
-		goto out_free;
+		goto out_uncharge;
 	}
 	window->dinode = dinode;
 	window->index = index;
@@ -250,6 +257,8 @@ static struct daxpin_window *daxpin_window_create(struct daxpin_inode *dinode,
 
 out_slot:
 	ida_free(&daxpin_window_slots, slot);
+out_uncharge:
+	daxpin_user_uncharge(window->owner, DAXPIN_USER_WINDOWS);
 out_free:
 	kfree(window);
 	return ERR_PTR(ret);

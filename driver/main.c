@@ -205,6 +205,7 @@ static void __exit daxpin_exit(void)
 	daxpin_map_exit();
 	daxpin_host_exit();
 	daxpin_pins_exit();
+	daxpin_users_exit();
 }
 
 module_init(daxpin_init);

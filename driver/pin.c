@@ -62,6 +62,8 @@ static void daxpin_range_release(struct kref *kref)
 	struct daxpin_range *pin = container_of(kref, struct daxpin_range, kref);
 
 	WARN_ON_ONCE(pin->runs);
+	if (pin->user_charged)
+		daxpin_user_uncharge(pin->user, DAXPIN_USER_PINS);
 	daxpin_map_unpublish(pin);
 	daxpin_map_forget_mappers(pin);
 	daxpin_inode_put(pin->dinode);
@@ -498,6 +500,12 @@ int daxpin_cmd_pin(struct daxpin_ucmd *ucmd)
 		goto out_handle;
 	}
 	pin->dinode = dinode;
+	/* Freeing the pin gives it back. */
+	pin->user = current_uid();
+	ret = daxpin_user_charge(pin->user, DAXPIN_USER_PINS);
+	if (ret)
+		goto out_handle;
+	pin->user_charged = true;
 
 	if (down_read_interruptible(&inode->i_rwsem)) {
 		ret = -EINTR;

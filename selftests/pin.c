@@ -359,6 +359,80 @@ TEST_F(pin, max_pins)
 			       DAXPIN_PIN_WRITE, 0, NULL));
 }
 
+/*
+ * Per user: max_pins_per_user pins in all its daxpin files, and
+ * max_windows_per_user keeper windows (one per GiB of a file with pins),
+ * so that no user can take all of the module's mmap offsets or the host
+ * mm's VMAs. Another user has its own count; a pin given back counts no
+ * more.
+ */
+TEST_F(pin, limits_per_user)
+{
+	long pins_max = module_param_read("max_pins_per_user");
+	long windows_max = module_param_read("max_windows_per_user");
+	struct daxpin_pin p, q;
+	char path[4096], value[32];
+	int dfd2, sparse, status;
+	pid_t child;
+
+	ASSERT_LT(0, pins_max) TH_LOG("no max_pins_per_user parameter");
+	ASSERT_LT(0, windows_max) TH_LOG("no max_windows_per_user parameter");
+	/* Blocks: read-only pins need them. */
+	ASSERT_EQ(0, fill_file(self->ffd, 'u', 8 * PAGE));
+	dfd2 = daxpin_open();
+	ASSERT_LE(0, dfd2);
+	ASSERT_EQ(0, module_param_write("max_pins_per_user", "3"));
+	EXPECT_EQ(0, pin_range(self->dfd, self->ffd, 0, PAGE, 0, 0, &p));
+	EXPECT_EQ(0, pin_range(self->dfd, self->ffd, PAGE, PAGE, 0, 0, NULL));
+	EXPECT_EQ(0, pin_range(dfd2, self->ffd, 2 * PAGE, PAGE, 0, 0, NULL));
+	EXPECT_EQ(-ENOSPC, pin_range(dfd2, self->ffd, 3 * PAGE, PAGE, 0, 0,
+				     NULL));
+	/* Another user counts its own. */
+	ASSERT_EQ(0, fchmod(self->ffd, 0644));
+	child = fork();
+	ASSERT_LE(0, child);
+	if (child == 0) {
+		int ro;
+
+		if (setresgid(65534, 65534, 65534) ||
+		    setresuid(65534, 65534, 65534))
+			_exit(10);
+		ro = open(self->path, O_RDONLY);
+		_exit(ro < 0 ? 11 :
+		      pin_range(dfd2, ro, 4 * PAGE, PAGE, 0, 0, NULL) ? 12 : 0);
+	}
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("another user's PIN");
+	EXPECT_EQ(0, unpin(self->dfd, p.out_handle));
+	EXPECT_EQ(0, pin_range(dfd2, self->ffd, 3 * PAGE, PAGE, 0, 0, NULL));
+	snprintf(value, sizeof(value), "%ld", pins_max);
+	ASSERT_EQ(0, module_param_write("max_pins_per_user", value));
+	close(dfd2);
+	/* Every pin of this user goes, and with them their windows. */
+	close(self->dfd);
+	self->dfd = daxpin_open();
+	ASSERT_LE(0, self->dfd);
+
+	/* Windows: a page at 0 and one at 1 GiB of a sparse file take two. */
+	sparse = make_file(env_or_die("DAXPIN_DAX_DIR"), "pin-limits-sparse",
+			   (1UL << 30) + 2 * PAGE, path, sizeof(path));
+	ASSERT_LE(0, sparse);
+	ASSERT_EQ(0, module_param_write("max_windows_per_user", "1"));
+	EXPECT_EQ(0, pin_range(self->dfd, sparse, 0, PAGE, DAXPIN_PIN_WRITE,
+			       0, &q));
+	EXPECT_EQ(-ENOSPC, pin_range(self->dfd, sparse, 1UL << 30, PAGE,
+				     DAXPIN_PIN_WRITE, 0, NULL));
+	/* The same window again costs nothing. */
+	EXPECT_EQ(0, pin_range(self->dfd, sparse, PAGE, PAGE,
+			       DAXPIN_PIN_WRITE, 0, NULL));
+	snprintf(value, sizeof(value), "%ld", windows_max);
+	ASSERT_EQ(0, module_param_write("max_windows_per_user", value));
+	EXPECT_EQ(0, pin_range(self->dfd, sparse, 1UL << 30, PAGE,
+			       DAXPIN_PIN_WRITE, 0, NULL));
+	close(sparse);
+	unlink(path);
+}
+
 /* Many pins, overlapping, from two daxpin files and two processes. */
 /* Functional, not a benchmark: the KASAN kernel under emulation is slow. */
 TEST_F_TIMEOUT(pin, many_overlapping, 300)

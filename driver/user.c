@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * daxpin: per-user limits on the module's global resources.
+ *
+ * Every pin takes one of the module's mmap cookies (about 8.4 million in
+ * all, map.c), and every keeper window one VMA of the single host mm
+ * (keeper.c), which vm.max_map_count bounds (65,530 by default) for
+ * everybody at once. Without a limit per user, one user could take them
+ * all and make every other user's PIN fail. So each user (by real uid, as
+ * RLIMIT_NPROC counts) is charged for the pins it made and the windows its
+ * PINs mapped, for as long as they exist: a pin until it is freed (a
+ * draining pin still counts), a window until it is unmapped.
+ */
+#include <linux/cred.h>
+#include <linux/hashtable.h>
+#include <linux/moduleparam.h>
+#include <linux/slab.h>
+
+#include "daxpin.h"
+
+static unsigned int max_pins_per_user = 65536;
+module_param(max_pins_per_user, uint, 0644);
+MODULE_PARM_DESC(max_pins_per_user,
+		 "Most pins one user (real uid) may hold at once, in all its daxpin files (default 65536)");
+
+static unsigned int max_windows_per_user = 4096;
+module_param(max_windows_per_user, uint, 0644);
+MODULE_PARM_DESC(max_windows_per_user,
+		 "Most keeper windows (one per GiB of a file that has pins) one user's PINs may have mapped at once (default 4096)");
+
+/**
+ * struct daxpin_user - what one user holds
+ * @node: in daxpin_users, by uid
+ * @uid: the user
+ * @held: pins and windows, by enum daxpin_user_res
+ */
+struct daxpin_user {
+	struct hlist_node node;
+	kuid_t uid;
+	unsigned int held[DAXPIN_USER_NR_RES];
+};
+
+/* Protects daxpin_users and every daxpin_user's @held. */
+static DEFINE_SPINLOCK(daxpin_users_lock);
+static DEFINE_HASHTABLE(daxpin_users, 6);
+
+static unsigned int daxpin_user_max(enum daxpin_user_res res)
+{
+	if (res == DAXPIN_USER_PINS)
+		return READ_ONCE(max_pins_per_user);
+	return READ_ONCE(max_windows_per_user);
+}
+
+static struct daxpin_user *daxpin_user_find(kuid_t uid)
+{
+	struct daxpin_user *user;
+
+	lockdep_assert_held(&daxpin_users_lock);
+	hash_for_each_possible(daxpin_users, user, node, __kuid_val(uid))
+		if (uid_eq(user->uid, uid))
+			return user;
+	return NULL;
+}
+
+/*
+ * Charge one pin or window to @uid. Returns 0, -ENOSPC if the user holds
+ * its limit already, or -ENOMEM.
+ */
+int daxpin_user_charge(kuid_t uid, enum daxpin_user_res res)
+{
+	struct daxpin_user *user, *fresh = NULL;
+	int ret = 0;
+
+	if (daxpin_should_fail())
+		return -ENOMEM;
+	fresh = kzalloc(sizeof(*fresh), GFP_KERNEL_ACCOUNT);
+	if (!fresh)
+		return -ENOMEM;
+	spin_lock(&daxpin_users_lock);
+	user = daxpin_user_find(uid);
+	if (!user) {
+		user = fresh;
+		fresh = NULL;
+		user->uid = uid;
+		hash_add(daxpin_users, &user->node, __kuid_val(uid));
+	}
+	if (user->held[res] >= daxpin_user_max(res))
+		ret = -ENOSPC;
+	else
+		user->held[res]++;
+	spin_unlock(&daxpin_users_lock);
+	kfree(fresh);
+	/* A user found fresh and refused holds nothing: drop it again. */
+	if (ret)
+		daxpin_user_uncharge(uid, DAXPIN_USER_NR_RES);
+	return ret;
+}
+
+/*
+ * Give back one pin or window of @uid (DAXPIN_USER_NR_RES: nothing, only
+ * forget a user who holds nothing).
+ */
+void daxpin_user_uncharge(kuid_t uid, enum daxpin_user_res res)
+{
+	struct daxpin_user *user;
+	bool idle = false;
+
+	spin_lock(&daxpin_users_lock);
+	user = daxpin_user_find(uid);
+	if (!user) {
+		/* Gone already only if it held nothing. */
+		WARN_ON_ONCE(res < DAXPIN_USER_NR_RES);
+		spin_unlock(&daxpin_users_lock);
+		return;
+	}
+	if (res < DAXPIN_USER_NR_RES && !WARN_ON_ONCE(!user->held[res]))
+		user->held[res]--;
+	idle = !user->held[DAXPIN_USER_PINS] &&
+	       !user->held[DAXPIN_USER_WINDOWS];
+	if (idle)
+		hash_del(&user->node);
+	spin_unlock(&daxpin_users_lock);
+	if (idle)
+		kfree(user);
+}
+
+/* Module unload: nothing is held any more. */
+void daxpin_users_exit(void)
+{
+	WARN_ON_ONCE(!hash_empty(daxpin_users));
+}
