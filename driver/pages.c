@@ -227,7 +227,8 @@ static bool daxpin_pmd_maps(unsigned long addr, unsigned long pfn)
 	pud_t *pud;
 	pmd_t pmd;
 
-	mmap_assert_locked(mm);
+	/* Not mmap_assert_locked(): with CONFIG_DEBUG_VM it needs dump_mm(). */
+	lockdep_assert_held(&mm->mmap_lock);
 	if (!IS_ALIGNED(addr, PMD_SIZE))
 		return false;
 	pgd = pgd_offset(mm, addr);
@@ -260,9 +261,10 @@ static bool daxpin_own_mapping(unsigned long addr, unsigned long nr,
 {
 	struct vm_area_struct *vma = vma_lookup(current->mm, addr);
 
-	mmap_assert_locked(current->mm);
+	lockdep_assert_held(&current->mm->mmap_lock);
+	/* VM_MAYSHARE: a shared mapping of a read-only file has no VM_SHARED. */
 	return vma && vma->vm_file && vma->vm_file->f_mapping == mapping &&
-	       (vma->vm_flags & VM_SHARED) &&
+	       (vma->vm_flags & VM_MAYSHARE) &&
 	       addr + (nr << PAGE_SHIFT) <= vma->vm_end &&
 	       vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT) == pgoff;
 }
