@@ -262,6 +262,7 @@ struct daxpin_range {
  * @index: the window's index (file offset >> DAXPIN_WINDOW_SHIFT)
  * @users: pins (draining ones too) over the window; under dinode->mutex
  * @owner: the user whose PIN mapped the window, charged for it (user.c)
+ *	until its last user goes
  * @watched: @mni is inserted; changed on the host thread only
  * @fail_watch: test only: inserting @mni fails (test.c)
  * @fail_map: test only: mapping the window fails

@@ -207,7 +207,6 @@ static void daxpin_window_teardown(struct kthread_work *work)
 
 	mmu_interval_notifier_remove(&window->mni);
 	window->watched = false;
-	daxpin_user_uncharge(window->owner, DAXPIN_USER_WINDOWS);
 	ret = vm_munmap(addr, DAXPIN_WINDOW_SIZE);
 	if (WARN_ON_ONCE(ret))
 		return;		/* leak the slot, never reuse a mapped one */
@@ -264,12 +263,22 @@ out_free:
 	return ERR_PTR(ret);
 }
 
+/*
+ * The window's last user went: its owner is uncharged at once (its next
+ * PIN may need the window it gave back), and the host thread unmaps it.
+ */
+static void daxpin_window_release(struct daxpin_window *window)
+{
+	daxpin_user_uncharge(window->owner, DAXPIN_USER_WINDOWS);
+	daxpin_host_queue(&window->teardown);
+}
+
 static void daxpin_window_put(struct daxpin_window *window)
 {
 	if (--window->users)
 		return;
 	xa_erase(&window->dinode->windows, window->index);
-	daxpin_host_queue(&window->teardown);
+	daxpin_window_release(window);
 }
 
 static unsigned long daxpin_window_index(pgoff_t index)
@@ -307,7 +316,7 @@ int daxpin_windows_get(struct daxpin_inode *dinode, pgoff_t first,
 					      GFP_KERNEL_ACCOUNT));
 		if (ret) {
 			window->users = 0;
-			daxpin_host_queue(&window->teardown);
+			daxpin_window_release(window);
 			goto out_put;
 		}
 	}

@@ -9,7 +9,7 @@
  * all and make every other user's PIN fail. So each user (by real uid, as
  * RLIMIT_NPROC counts) is charged for the pins it made and the windows its
  * PINs mapped, for as long as they exist: a pin until it is freed (a
- * draining pin still counts), a window until it is unmapped.
+ * draining pin still counts), a window until the last pin over it goes.
  */
 #include <linux/cred.h>
 #include <linux/hashtable.h>
