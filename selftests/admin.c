@@ -557,6 +557,21 @@ TEST_F(admin, tracepoints_fire)
 }
 
 /*
+ * Splice the first page of @map (a pin's mapping) into a new pipe @p, which
+ * then holds a reference on it, unmap it and UNPIN the pin: it drains
+ * until the pipe lets the page go. 0, or -1.
+ */
+static int splice_and_unpin(int dfd, uint32_t handle, char *map, int p[2])
+{
+	struct iovec iov = { .iov_base = map, .iov_len = PAGE };
+
+	if (pipe(p) || vmsplice(p[1], &iov, 1, 0) != (ssize_t)PAGE)
+		return -1;
+	munmap(map, PAGE);
+	return unpin(dfd, handle);
+}
+
+/*
  * drain: a pipe holds a reference on a page of the pin's mapping
  * (vmsplice), as an RDMA registration would; UNPIN ends the pin, which
  * drains (busy=1) until the pipe is read, and is released then (busy=0).
@@ -568,7 +583,6 @@ TEST_F(admin, drain_tracepoint_fires)
 	const char *busy;
 	bool idle = false;
 	struct daxpin_pin pin;
-	struct iovec iov;
 	struct fdinfo fi;
 	char why[256];
 	char *map, *buf = NULL;
@@ -587,12 +601,7 @@ TEST_F(admin, drain_tracepoint_fires)
 			       DAXPIN_PIN_WRITE, LONG_DEADLINE, &pin));
 	map = daxpin_map(self->dfd, pin.out_handle, 0, PAGE, PROT_READ);
 	ASSERT_NE(NULL, map);
-	ASSERT_EQ(0, pipe(p));
-	iov.iov_base = map;
-	iov.iov_len = PAGE;
-	ASSERT_EQ((ssize_t)PAGE, vmsplice(p[1], &iov, 1, 0));
-	munmap(map, PAGE);
-	ASSERT_EQ(0, unpin(self->dfd, pin.out_handle));
+	ASSERT_EQ(0, splice_and_unpin(self->dfd, pin.out_handle, map, p));
 	ASSERT_EQ(0, read_fdinfo(self->dfd, &fi));
 	EXPECT_EQ(0u, fi.pins);
 
@@ -656,7 +665,6 @@ TEST_F(admin, draining_pin_names_its_holder)
 	int p[2], registrable = map_registrable(), i, pid = 0;
 	const struct fdinfo_pin *fp;
 	struct daxpin_pin pin;
-	struct iovec iov;
 	struct fdinfo fi;
 	bool gone = false;
 	char *map;
@@ -676,12 +684,7 @@ TEST_F(admin, draining_pin_names_its_holder)
 	ASSERT_NE(NULL, fp);
 	EXPECT_STREQ(self_pid, fp->holders);
 
-	ASSERT_EQ(0, pipe(p));
-	iov.iov_base = map;
-	iov.iov_len = PAGE;
-	ASSERT_EQ((ssize_t)PAGE, vmsplice(p[1], &iov, 1, 0));
-	munmap(map, PAGE);
-	ASSERT_EQ(0, unpin(self->dfd, pin.out_handle));
+	ASSERT_EQ(0, splice_and_unpin(self->dfd, pin.out_handle, map, p));
 
 	/* pid handle state dev:ino ... dmabufs holders */
 	ASSERT_EQ(0, proc_line_of(self->st.st_ino, pin.out_handle, line,

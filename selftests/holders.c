@@ -75,12 +75,19 @@ FIXTURE_TEARDOWN(holders)
 	unlink(self->path);
 }
 
-/* In the child: become uid 65534 and open the file read-only. */
+/*
+ * In the child: become uid 65534 and open the file read-only; exit with
+ * status 10 (step 0) if that fails.
+ */
 static int become_reader(const char *path)
 {
-	if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
-		return -1;
-	return open(path, O_RDONLY | O_CLOEXEC);
+	int ro = -1;
+
+	if (!setresgid(65534, 65534, 65534) && !setresuid(65534, 65534, 65534))
+		ro = open(path, O_RDONLY | O_CLOEXEC);
+	if (ro < 0)
+		_exit(10);
+	return ro;
 }
 
 /*
@@ -103,8 +110,6 @@ TEST_F(holders, reader_deadline_is_bounded)
 		struct daxpin_pin p;
 		int ro = become_reader(self->path);
 
-		if (ro < 0)
-			_exit(10);
 		if (pin_range(self->dfd, ro, 0, PAGE, 0, 300000, NULL) != -EPERM)
 			_exit(11);
 		if (pin_range(self->dfd, ro, 0, PAGE, 0, TEST_HOLD_MS + 1,
@@ -160,7 +165,7 @@ TEST_F(holders, reader_mapping_takes_no_reference)
 		int ro = become_reader(self->path), sp[2];
 		char *m;
 
-		if (ro < 0 || pipe(sp))
+		if (pipe(sp))
 			_exit(10);
 		if (pin_range(self->dfd, ro, 0, FILE_SIZE, 0, 0, &p))
 			_exit(11);
@@ -214,7 +219,7 @@ TEST_F(holders, reader_exports_no_dmabuf)
 		struct daxpin_pin p;
 		int ro = become_reader(self->path);
 
-		if (ro < 0 || pin_range(self->dfd, ro, 0, PAGE, 0, 0, &p))
+		if (pin_range(self->dfd, ro, 0, PAGE, 0, 0, &p))
 			_exit(10);
 		e.handle = p.out_handle;
 		_exit(ioctl_err(self->dfd, DAXPIN_EXPORT_DMABUF, &e) == -EPERM ?
@@ -241,8 +246,6 @@ TEST_F(holders, writer_holds_as_the_owner)
 		struct daxpin_pin p;
 		int ro = become_reader(self->path);
 
-		if (ro < 0)
-			_exit(10);
 		_exit(pin_range(self->dfd, ro, 0, PAGE, 0, 300000, &p) ? 11 : 0);
 	}
 	ASSERT_EQ(self->holder, waitpid(self->holder, &status, 0));
