@@ -1001,6 +1001,55 @@ TEST_F_TIMEOUT(safety, pin_faults_only_its_own_mapping, 60)
 		unpin(self->dfd, call.p.out_handle);
 }
 
+/*
+ * A PIN that waits for another PIN of the same file (which holds the
+ * inode's mutex while it faults its range in) dies at once on SIGKILL,
+ * not when the other is done. The test hook test_populate_stall_ms holds
+ * the first PIN inside for seconds.
+ */
+#define HOLD_STALL_MS	3000
+TEST_F_TIMEOUT(safety, pin_waiting_for_another_pin_is_killable, 60)
+{
+	char stall[16];
+	pid_t a, b;
+	uint64_t t0, took;
+	int status;
+
+	if (module_param_read("test_hooks") != 1)
+		SKIP(return, "module loaded without test_hooks=1: no test_populate_stall_ms");
+	snprintf(stall, sizeof(stall), "%d", HOLD_STALL_MS);
+	ASSERT_EQ(0, module_param_write("test_populate_stall_ms", stall));
+	a = fork();
+	ASSERT_LE(0, a);
+	if (a == 0) {
+		int dfd = daxpin_open();
+
+		_exit(dfd < 0 || pin_range(dfd, self->ffd, 0, PAGE,
+					   DAXPIN_PIN_WRITE, 0, NULL));
+	}
+	/* A is inside its PIN now, holding the inode's mutex. */
+	usleep(500 * 1000);
+	b = fork();
+	ASSERT_LE(0, b);
+	if (b == 0) {
+		int dfd = daxpin_open();
+
+		_exit(dfd < 0 || pin_range(dfd, self->ffd, HALF, PAGE,
+					   DAXPIN_PIN_WRITE, 0, NULL));
+	}
+	usleep(300 * 1000);
+	t0 = now_ns();
+	ASSERT_EQ(0, kill(b, SIGKILL));
+	ASSERT_EQ(b, waitpid(b, &status, 0));
+	took = (now_ns() - t0) / 1000000;
+	module_param_write("test_populate_stall_ms", "0");
+	TH_LOG("the waiting PIN died %llu ms after SIGKILL (the other PIN held the inode for %d ms)",
+	       (unsigned long long)took, HOLD_STALL_MS);
+	EXPECT_TRUE(WIFSIGNALED(status));
+	EXPECT_GT(1000ull, (unsigned long long)took);
+	EXPECT_EQ(0, wait_child(a, HOLD_STALL_MS + PROMPT_MS));
+}
+
 #define ZAP_STALL_MS	3000
 TEST_F_TIMEOUT(safety, window_made_during_a_zap_hears_its_own, 90)
 {
