@@ -114,16 +114,6 @@ static void daxpin_uncharge(struct daxpin_range *pin)
 }
 
 /*
- * Release the pin's pages. If someone else (an RDMA registration made
- * through a daxpin mapping) still holds some, the pin is kept on the
- * inode's drain list with its keeper windows: the file must stay mapped,
- * or a truncate would no longer wait for those pages. A draining pin holds
- * the module, which must not go while it polls. For a revoked pin, with
- * kill_on_stuck, the processes that mapped it are killed, which ends their
- * registrations; otherwise the layout change waits for them.
- * Called with dinode->mutex held.
- */
-/*
  * Release the pin's pages. If someone else still holds some - an RDMA
  * registration made through a daxpin mapping, an importer's mapping - the
  * pin is kept on the inode's drain list with its keeper windows: the file
