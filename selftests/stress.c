@@ -641,18 +641,30 @@ static struct child kids[MAX_CHILDREN];
 
 static pid_t spawn(int slot, enum role role, int id)
 {
+	sigset_t usr1, old;
 	pid_t pid;
 
 	fflush(stdout);
 	fflush(stderr);
+	/*
+	 * The stop (SIGUSR1) may come before the child has its handler: it
+	 * is held off until then, else it kills the child (seen once on
+	 * 6.12 ext4: "holder died of signal 10").
+	 */
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &usr1, &old);
 	pid = fork();
 	if (pid == 0) {
+		worker_signals();
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		if (role == HOLDER)
 			holder_main(id);
 		if (role == TICKER)
 			ticker_main();
 		changer_main(id);
 	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (pid > 0) {
 		kids[slot].pid = pid;
 		kids[slot].role = role;
