@@ -64,42 +64,43 @@ static struct daxpin_user *daxpin_user_find(kuid_t uid)
 
 /*
  * Charge one pin or window to @uid. Returns 0, -ENOSPC if the user holds
- * its limit already, or -ENOMEM.
+ * its limit already, or -ENOMEM. A user's record is allocated only the
+ * first time it is charged, and only kept while it holds something.
  */
 int daxpin_user_charge(kuid_t uid, enum daxpin_user_res res)
 {
 	struct daxpin_user *user, *fresh = NULL;
-	int ret = 0;
+	int ret = -ENOSPC;
 
 	if (daxpin_should_fail())
-		return -ENOMEM;
-	fresh = kzalloc(sizeof(*fresh), GFP_KERNEL_ACCOUNT);
-	if (!fresh)
 		return -ENOMEM;
 	spin_lock(&daxpin_users_lock);
 	user = daxpin_user_find(uid);
 	if (!user) {
-		user = fresh;
-		fresh = NULL;
-		user->uid = uid;
-		hash_add(daxpin_users, &user->node, __kuid_val(uid));
+		spin_unlock(&daxpin_users_lock);
+		fresh = kzalloc(sizeof(*fresh), GFP_KERNEL_ACCOUNT);
+		if (!fresh)
+			return -ENOMEM;
+		fresh->uid = uid;
+		spin_lock(&daxpin_users_lock);
+		/* Another charge of the user may have added it meanwhile. */
+		user = daxpin_user_find(uid);
 	}
-	if (user->held[res] >= daxpin_user_max(res))
-		ret = -ENOSPC;
-	else
+	if ((user ? user->held[res] : 0) < daxpin_user_max(res)) {
+		if (!user) {
+			user = fresh;
+			fresh = NULL;
+			hash_add(daxpin_users, &user->node, __kuid_val(uid));
+		}
 		user->held[res]++;
+		ret = 0;
+	}
 	spin_unlock(&daxpin_users_lock);
 	kfree(fresh);
-	/* A user found fresh and refused holds nothing: drop it again. */
-	if (ret)
-		daxpin_user_uncharge(uid, DAXPIN_USER_NR_RES);
 	return ret;
 }
 
-/*
- * Give back one pin or window of @uid (DAXPIN_USER_NR_RES: nothing, only
- * forget a user who holds nothing).
- */
+/* Give back one pin or window of @uid; a user holding nothing is forgotten. */
 void daxpin_user_uncharge(kuid_t uid, enum daxpin_user_res res)
 {
 	struct daxpin_user *user;
@@ -107,18 +108,13 @@ void daxpin_user_uncharge(kuid_t uid, enum daxpin_user_res res)
 
 	spin_lock(&daxpin_users_lock);
 	user = daxpin_user_find(uid);
-	if (!user) {
-		/* Gone already only if it held nothing. */
-		WARN_ON_ONCE(res < DAXPIN_USER_NR_RES);
-		spin_unlock(&daxpin_users_lock);
-		return;
-	}
-	if (res < DAXPIN_USER_NR_RES && !WARN_ON_ONCE(!user->held[res]))
+	if (!WARN_ON_ONCE(!user || !user->held[res])) {
 		user->held[res]--;
-	idle = !user->held[DAXPIN_USER_PINS] &&
-	       !user->held[DAXPIN_USER_WINDOWS];
-	if (idle)
-		hash_del(&user->node);
+		idle = !user->held[DAXPIN_USER_PINS] &&
+		       !user->held[DAXPIN_USER_WINDOWS];
+		if (idle)
+			hash_del(&user->node);
+	}
 	spin_unlock(&daxpin_users_lock);
 	if (idle)
 		kfree(user);
