@@ -283,7 +283,8 @@ struct daxpin_window {
 /**
  * struct daxpin_inode - daxpin's record of one pinned inode
  * @kref: held by the hash table entry, each pin and each window
- * @hnode: in daxpin_inodes, under daxpin_inodes_lock
+ * @hnode: in daxpin_inodes, under daxpin_inodes_lock (the swap guard reads
+ *	the table under RCU)
  * @inode: the inode (its file, @lease_file, keeps it alive)
  * @lease_file: daxpin's own open file of the inode, which the layout lease
  *	is taken on (no caller's file ever carries daxpin's lease) and which
@@ -318,6 +319,7 @@ struct daxpin_window {
  * @lease_work: takes the layout lease again DAXPIN_LEASE_RETAKE_MS after
  *	the last break, while pins remain
  * @free_work: frees the record (the works above may drop the last ref)
+ * @rcu: frees it a grace period after it left daxpin_inodes
  */
 struct daxpin_inode {
 	struct kref kref;
@@ -340,6 +342,7 @@ struct daxpin_inode {
 	struct delayed_work drain_work;
 	struct delayed_work lease_work;
 	struct work_struct free_work;
+	struct rcu_head rcu;
 };
 
 /**
@@ -404,9 +407,16 @@ void daxpin_pages_free(struct daxpin_range *pin);
 bool daxpin_pages_busy(struct daxpin_range *pin);
 bool daxpin_pages_taken(struct daxpin_range *pin);
 
+/* guard.c */
+void daxpin_guard_init(void);
+void daxpin_guard_exit(void);
+bool daxpin_guard_armed(void);
+bool daxpin_guard_covers(struct inode *inode);
+
 /* inode.c */
 extern struct workqueue_struct *daxpin_wq;
 struct daxpin_inode *daxpin_inode_get(struct file *file);
+bool daxpin_inode_is_held(const struct inode *inode);
 void daxpin_inode_put(struct daxpin_inode *dinode);
 void daxpin_inode_take_lease(struct daxpin_inode *dinode);
 void daxpin_recall_range(struct daxpin_inode *dinode, pgoff_t first,

@@ -27,7 +27,11 @@
 #include "daxpin.h"
 #include "trace.h"
 
-/* Protects daxpin_inodes. */
+/*
+ * Protects daxpin_inodes against other writers. The swap guard reads the
+ * table under RCU (daxpin_inode_is_held()): records go in and out with the
+ * _rcu calls and are freed a grace period after they leave.
+ */
 static DEFINE_MUTEX(daxpin_inodes_lock);
 static DEFINE_HASHTABLE(daxpin_inodes, 8);
 
@@ -69,7 +73,7 @@ static void daxpin_inode_free_work(struct work_struct *work)
 	xa_destroy(&dinode->windows);
 	fput(dinode->shadow);
 	fput(dinode->lease_file);
-	kfree(dinode);
+	kfree_rcu(dinode, rcu);
 }
 
 /* Called with daxpin_inodes_lock held, by kref_put_mutex(); drops it. */
@@ -78,7 +82,7 @@ static void daxpin_inode_release(struct kref *kref)
 	struct daxpin_inode *dinode =
 		container_of(kref, struct daxpin_inode, kref);
 
-	hash_del(&dinode->hnode);
+	hash_del_rcu(&dinode->hnode);
 	mutex_unlock(&daxpin_inodes_lock);
 	WARN_ON_ONCE(!RB_EMPTY_ROOT(&dinode->pins.rb_root));
 	WARN_ON_ONCE(!xa_empty(&dinode->windows));
@@ -438,10 +442,32 @@ struct daxpin_inode *daxpin_inode_get(struct file *file)
 	}
 	dinode = daxpin_inode_alloc(file);
 	if (!IS_ERR(dinode))
-		hash_add(daxpin_inodes, &dinode->hnode, (unsigned long)inode);
+		hash_add_rcu(daxpin_inodes, &dinode->hnode, (unsigned long)inode);
 out:
 	mutex_unlock(&daxpin_inodes_lock);
 	return dinode;
+}
+
+/*
+ * Whether daxpin holds @inode: it has a record, which it keeps from before
+ * a pin's first page reference to after a draining pin's last. Any context
+ * (the swap guard calls it from a kprobe).
+ */
+bool daxpin_inode_is_held(const struct inode *inode)
+{
+	struct daxpin_inode *dinode;
+	bool held = false;
+
+	rcu_read_lock();
+	hash_for_each_possible_rcu(daxpin_inodes, dinode, hnode,
+				   (unsigned long)inode) {
+		if (dinode->inode == inode) {
+			held = true;
+			break;
+		}
+	}
+	rcu_read_unlock();
+	return held;
 }
 
 /*

@@ -167,6 +167,8 @@ static int __init daxpin_init(void)
 	ret = daxpin_inodes_init();
 	if (ret)
 		goto out_host;
+	/* Armed before the device appears: no pin exists unguarded. */
+	daxpin_guard_init();
 	ret = daxpin_map_init();
 	if (ret)
 		goto out_inodes;
@@ -183,6 +185,7 @@ out_proc:
 out_map:
 	daxpin_map_exit();
 out_inodes:
+	daxpin_guard_exit();
 	daxpin_inodes_exit();
 out_host:
 	daxpin_host_exit();
@@ -201,6 +204,7 @@ static void __exit daxpin_exit(void)
 	 * in flight. Teardowns drop records, so they finish first.
 	 */
 	daxpin_windows_exit();
+	daxpin_guard_exit();
 	daxpin_inodes_exit();
 	daxpin_map_exit();
 	daxpin_host_exit();

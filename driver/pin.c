@@ -279,6 +279,8 @@ static int daxpin_check_file(struct file *file, struct daxpin_pin *cmd)
 		return -EINVAL;
 	if (!IS_DAX(inode))
 		return -ENODEV;
+	if (!daxpin_guard_covers(inode))
+		return -EOPNOTSUPP;
 	if (!(file->f_mode & FMODE_READ))
 		return -EACCES;
 	if ((cmd->flags & DAXPIN_PIN_WRITE) && !(file->f_mode & FMODE_WRITE))
