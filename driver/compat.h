@@ -324,12 +324,15 @@ static inline int daxpin_lease_drop(struct file *file, void *owner)
 /*
  * dma-buf exporters tell dynamic importers to move with
  * dma_buf_move_notify(), renamed dma_buf_invalidate_mappings() in 7.x.
+ * 7.x tells only the attachments that can be revoked, pinned or not
+ * (dma_buf_attach_revocable(): the importer has invalidate_mappings);
+ * 6.x tells every dynamic attachment, those that pinned too (an RDMA
+ * registration of a dma-buf pins it and warns when told), and pins every
+ * mapping of a dynamic importer itself without CONFIG_DMABUF_MOVE_NOTIFY.
  * Its symbols are in the DMA_BUF namespace, named by a string since 6.13.
  */
 #ifdef DAXPIN_DMA_BUF_INVALIDATE_MAPPINGS
-#define daxpin_dma_buf_move_notify	dma_buf_invalidate_mappings
-#else
-#define daxpin_dma_buf_move_notify	dma_buf_move_notify
+#define DAXPIN_DMA_BUF_REVOCABLE
 #endif
 #ifdef DAXPIN_IMPORT_NS_IS_STRING
 #define DAXPIN_IMPORT_DMA_BUF_NS	MODULE_IMPORT_NS("DMA_BUF")

@@ -17,10 +17,13 @@
  *  - when the pin ends, dynamic importers are told to move and the
  *    dma-buf's fences are waited for, before the pin's pages are released;
  *    a well-behaved dynamic importer unmaps from that notification, so its
- *    pin ends at once. An importer that pinned keeps its mapping, and the
- *    pin drains until it unmaps (or, with kill_on_stuck, until the
- *    processes that exported the pin and attached importers to it, killed,
- *    let go of it).
+ *    pin ends at once. An importer that pinned (dma_buf_pin(), as an RDMA
+ *    registration of a dma-buf does) is not told, unless the kernel says
+ *    it can be revoked (7.x); it keeps its mapping, and the pin drains
+ *    until it unmaps (or, with kill_on_stuck, until the processes that
+ *    exported the pin and attached importers to it, killed, let go of
+ *    it). On 7.x an importer that cannot be revoked may not pin at all,
+ *    unless the admin lets it (unrevocable_importers).
  *  - a dma-buf holds its pin, not the pin's daxpin file: closing that file
  *    ends its pins, dma-bufs or not, as UNPIN does; an importer keeps no
  *    other pin of the file alive.
@@ -60,11 +63,31 @@ struct daxpin_dmabuf {
 	bool writable;
 };
 
+/**
+ * struct daxpin_dmabuf_attach - the exporter's count of one attachment
+ * @pins: calls of the pin op not undone: the importer's own dma_buf_pin()
+ *	and, on 6.x without CONFIG_DMABUF_MOVE_NOTIFY, the core's around each
+ *	mapping of a dynamic importer
+ * @maps: the attachment's mappings
+ *
+ * Under the dma-buf's resv lock, which the core holds around the pin,
+ * unpin, map and unmap of a dynamic exporter's attachments.
+ */
+struct daxpin_dmabuf_attach {
+	unsigned int pins;
+	unsigned int maps;
+};
+
 unsigned int daxpin_max_dmabufs_per_pin = 64;
 module_param_named(max_dmabufs_per_pin, daxpin_max_dmabufs_per_pin, uint,
 		   0644);
 MODULE_PARM_DESC(max_dmabufs_per_pin,
 		 "Most dma-bufs one pin may be exported as at once (default 64)");
+
+static bool unrevocable_importers;
+module_param(unrevocable_importers, bool, 0644);
+MODULE_PARM_DESC(unrevocable_importers,
+		 "7.x: let importers that cannot be revoked (dma_buf_attach_revocable() false: static importers, an RDMA registration that pins) pin a dma-buf of a pin; each holds the pin's pages past its deadline until it unmaps (default N: EPERM). 6.x cannot tell them apart and lets every importer pin");
 
 /*
  * An importer attaches: the process attaching it (whoever drives the
@@ -76,24 +99,66 @@ static int daxpin_dmabuf_attach(struct dma_buf *dmabuf,
 				struct dma_buf_attachment *attach)
 {
 	struct daxpin_dmabuf *db = dmabuf->priv;
+	struct daxpin_dmabuf_attach *a;
+	int ret;
 
-	return daxpin_map_note_mapper(db->pin);
+	a = kzalloc(sizeof(*a), GFP_KERNEL_ACCOUNT);
+	if (!a)
+		return -ENOMEM;
+	ret = daxpin_map_note_mapper(db->pin);
+	if (ret) {
+		kfree(a);
+		return ret;
+	}
+	attach->priv = a;
+	return 0;
+}
+
+static void daxpin_dmabuf_detach(struct dma_buf *dmabuf,
+				 struct dma_buf_attachment *attach)
+{
+	kfree(attach->priv);
+}
+
+/*
+ * Whether @attach may pin: where the kernel can tell (7.x), only an
+ * importer that can be revoked, unless the admin lets the others.
+ */
+static bool daxpin_dmabuf_may_pin(struct dma_buf_attachment *attach)
+{
+#ifdef DAXPIN_DMA_BUF_REVOCABLE
+	return dma_buf_attach_revocable(attach) ||
+	       READ_ONCE(unrevocable_importers);
+#else
+	return true;
+#endif
 }
 
 /* Called with the resv lock held: refuse once the pin has ended. */
 static int daxpin_dmabuf_pin(struct dma_buf_attachment *attach)
 {
 	struct daxpin_dmabuf *db = attach->dmabuf->priv;
+	struct daxpin_dmabuf_attach *a = attach->priv;
 
-	return daxpin_state_live(READ_ONCE(db->pin->state)) ? 0 : -ENXIO;
+	dma_resv_assert_held(attach->dmabuf->resv);
+	if (!daxpin_state_live(READ_ONCE(db->pin->state)))
+		return -ENXIO;
+	if (!daxpin_dmabuf_may_pin(attach))
+		return -EPERM;
+	a->pins++;
+	return 0;
 }
 
 /*
- * Nothing to undo: the pages stay held by the pin while it is live, and
- * by each mapping after.
+ * Only counted: the pages stay held by the pin while it is live, and by
+ * each mapping after.
  */
 static void daxpin_dmabuf_unpin(struct dma_buf_attachment *attach)
 {
+	struct daxpin_dmabuf_attach *a = attach->priv;
+
+	dma_resv_assert_held(attach->dmabuf->resv);
+	a->pins--;
 }
 
 /* Drop the references a mapping took, one per page of each segment. */
@@ -148,6 +213,7 @@ static struct sg_table *daxpin_dmabuf_map(struct dma_buf_attachment *attach,
 					  enum dma_data_direction dir)
 {
 	struct daxpin_dmabuf *db = attach->dmabuf->priv;
+	struct daxpin_dmabuf_attach *a = attach->priv;
 	struct daxpin_range *pin = db->pin;
 	unsigned long max_seg;
 	struct sg_table *sgt;
@@ -186,6 +252,7 @@ static struct sg_table *daxpin_dmabuf_map(struct dma_buf_attachment *attach,
 	ret = dma_map_sgtable(attach->dev, sgt, dir, 0);
 	if (ret)
 		goto out_put;
+	a->maps++;
 	return sgt;
 
 out_put:
@@ -205,7 +272,9 @@ static void daxpin_dmabuf_unmap(struct dma_buf_attachment *attach,
 {
 	struct daxpin_dmabuf *db = attach->dmabuf->priv;
 	struct daxpin_inode *dinode = db->pin->dinode;
+	struct daxpin_dmabuf_attach *a = attach->priv;
 
+	a->maps--;
 	dma_unmap_sgtable(attach->dev, sgt, dir, 0);
 	daxpin_dmabuf_put_pages(sgt);
 	sg_free_table(sgt);
@@ -231,6 +300,7 @@ static void daxpin_dmabuf_release(struct dma_buf *dmabuf)
 
 static const struct dma_buf_ops daxpin_dmabuf_ops = {
 	.attach = daxpin_dmabuf_attach,
+	.detach = daxpin_dmabuf_detach,
 	.pin = daxpin_dmabuf_pin,
 	.unpin = daxpin_dmabuf_unpin,
 	.map_dma_buf = daxpin_dmabuf_map,
@@ -245,6 +315,41 @@ static const struct dma_buf_ops daxpin_dmabuf_ops = {
  * signalled (daxpin_dmabuf_busy()).
  */
 #define DAXPIN_FENCE_WAIT_MS	1000
+
+#ifdef DAXPIN_DMA_BUF_REVOCABLE
+/* 7.x tells the attachments that can be revoked, pinned or not. */
+static void daxpin_dmabuf_tell_importers(struct dma_buf *dmabuf)
+{
+	dma_buf_invalidate_mappings(dmabuf);
+}
+#else
+/*
+ * Whether the importer pinned @attach itself (dma_buf_pin()): it asked not
+ * to be told to move (an RDMA registration warns if it is), and holds the
+ * pages until it unmaps. The core's own pins around a dynamic importer's
+ * mappings (without CONFIG_DMABUF_MOVE_NOTIFY) do not count.
+ */
+static bool daxpin_dmabuf_importer_pinned(struct dma_buf_attachment *attach)
+{
+	struct daxpin_dmabuf_attach *a = attach->priv;
+	unsigned int core_pins;
+
+	core_pins = IS_ENABLED(CONFIG_DMABUF_MOVE_NOTIFY) ? 0 : a->maps;
+	return a->pins > core_pins;
+}
+
+/* 6.x: tell the dynamic attachments, except those the importer pinned. */
+static void daxpin_dmabuf_tell_importers(struct dma_buf *dmabuf)
+{
+	struct dma_buf_attachment *attach;
+
+	dma_resv_assert_held(dmabuf->resv);
+	list_for_each_entry(attach, &dmabuf->attachments, node)
+		if (attach->importer_ops &&
+		    !daxpin_dmabuf_importer_pinned(attach))
+			attach->importer_ops->move_notify(attach);
+}
+#endif
 
 /*
  * @pin is ending (its state is no longer live): tell the dynamic
@@ -265,7 +370,7 @@ void daxpin_dmabuf_revoke(struct daxpin_range *pin)
 		long left = (long)(end - jiffies);
 
 		dma_resv_lock(resv, NULL);
-		daxpin_dma_buf_move_notify(db->dmabuf);
+		daxpin_dmabuf_tell_importers(db->dmabuf);
 		dma_resv_unlock(resv);
 		dma_resv_wait_timeout(resv, DMA_RESV_USAGE_BOOKKEEP, false,
 				      max(left, 0L));

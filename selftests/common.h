@@ -202,6 +202,17 @@ static inline int module_param_write(const char *name, const char *value)
 	return n == (ssize_t)strlen(value) ? 0 : -EIO;
 }
 
+/*
+ * 7.x refuses a pin of a dma-buf to an importer that cannot be revoked (a
+ * static one, as the test importer is without DTI_ATTACH_DYNAMIC) unless
+ * the admin lets it (unrevocable_importers): the tests that map one let it
+ * around the mapping. 0 or -errno.
+ */
+static inline int let_unrevocable_importers(int on)
+{
+	return module_param_write("unrevocable_importers", on ? "1" : "0");
+}
+
 /* ioctl() that returns -errno, so EXPECT_EQ(-EINVAL, ...) reads well. */
 static inline int ioctl_err(int fd, unsigned long cmd, void *arg)
 {

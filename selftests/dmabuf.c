@@ -154,10 +154,16 @@ FIXTURE_VARIANT_ADD(dmabuf, pinned) {
 	.dynamic = 0,
 };
 
-/* A 4 MiB file of 'f' bytes, pinned whole for writing, not yet exported. */
+/*
+ * A 4 MiB file of 'f' bytes, pinned whole for writing, not yet exported.
+ * The static importer cannot be revoked: on 7.x it may pin only when the
+ * admin lets it, as the tests do (but importer_that_pins).
+ */
 FIXTURE_SETUP(dmabuf)
 {
 	self->dbfd = -1;
+	if (!variant->dynamic)
+		ASSERT_EQ(0, let_unrevocable_importers(1));
 	self->dfd = daxpin_open();
 	ASSERT_LE(0, self->dfd);
 	self->ifd = imp_open();
@@ -174,6 +180,8 @@ FIXTURE_SETUP(dmabuf)
 
 FIXTURE_TEARDOWN(dmabuf)
 {
+	if (!variant->dynamic)
+		let_unrevocable_importers(0);
 	if (self->ifd >= 0) {
 		close(self->ifd);
 		close(self->ffd);
@@ -351,22 +359,22 @@ TEST_F(dmabuf, read_only_daxpin_file)
 }
 
 /*
- * UNPIN with the dma-buf mapped. A dynamic importer is told to move and
- * unmaps: a truncate then goes on. A pinned importer keeps its mapping:
- * the truncate waits until it unmaps.
+ * UNPIN the mapped pin, and truncate. An importer that is @told to move
+ * unmaps, and the truncate goes on; one that is not keeps its mapping,
+ * and the truncate waits until it detaches.
  */
-TEST_F(dmabuf, unpin_moves_or_waits)
+static void unpin_moves_or_waits(struct __test_metadata *_metadata,
+				 FIXTURE_DATA(dmabuf) *self, bool told)
 {
 	struct dti_status s;
 	uint64_t v;
 	pid_t pid;
 
-	export_and_map(_metadata, self, variant->dynamic, 0, FILE_SIZE);
 	ASSERT_EQ(0, unpin(self->dfd, self->pin.out_handle));
 	s = imp_status(self->ifd);
 	pid = spawn_op(self->path, OP_TRUNCATE, FILE_SIZE);
 	ASSERT_LT(0, pid);
-	if (variant->dynamic) {
+	if (told) {
 		EXPECT_EQ(1u, s.invalidations);
 		EXPECT_EQ(0u, s.mapped);
 		EXPECT_EQ(-ENODEV, imp_store(self->ifd, 0, 8, WORD));
@@ -389,6 +397,71 @@ TEST_F(dmabuf, unpin_moves_or_waits)
 		EXPECT_EQ(0, wait_child(pid, PROMPT_MS));
 	}
 	EXPECT_EQ((off_t)FILE_SIZE / 2, lseek(self->ffd, 0, SEEK_END));
+}
+
+/*
+ * An importer that pins (dma_buf_pin(), as an RDMA registration of a
+ * dma-buf does on a device without on-demand paging).
+ * - Dynamic variant (DTI_ATTACH_PIN): where the kernel cannot say whether
+ *   the attachment can be revoked (6.x), it is not told to move when the
+ *   pin ends (it asked not to be, and RDMA warns if it is): it keeps its
+ *   mapping, and a truncate waits until it detaches. Where the kernel says
+ *   it can be (7.x: it has the callback), it is told, unmaps, and the
+ *   truncate goes on.
+ * - Static variant, an importer that cannot be revoked: where the kernel
+ *   says so (7.x), its pin fails (EPERM) unless the admin lets it
+ *   (unrevocable_importers); 6.x cannot tell, and lets it.
+ */
+TEST_F(dmabuf, importer_that_pins)
+{
+	struct dti_attach a = { .flags = DTI_ATTACH_DYNAMIC | DTI_ATTACH_PIN };
+	struct dti_status s;
+	int ret, revocable;
+
+	ASSERT_EQ(0, export_dmabuf(self->dfd, self->pin.out_handle, 0,
+				   FILE_SIZE, DAXPIN_EXPORT_DMABUF_CLOEXEC,
+				   &self->dbfd));
+	if (!variant->dynamic) {
+		ASSERT_EQ(0, let_unrevocable_importers(0));
+		/* 6.x maps (and pins) a static attachment at once. */
+		ret = imp_attach(self->ifd, self->dbfd, 0);
+		s = imp_status(self->ifd);
+		if (!ret)
+			ret = imp_map(self->ifd, 0);
+		if (ret == -EOPNOTSUPP)
+			SKIP(return, "the importer's DMA addresses are not CPU addresses (an IOMMU?)");
+		TH_LOG("kernel says revocable: %d; unrevocable importer's pin: %s",
+		       s.revocable, ret ? strerror(-ret) : "made");
+		if (s.revocable == 0) {
+			EXPECT_EQ(-EPERM, ret);
+			ASSERT_EQ(0, let_unrevocable_importers(1));
+			EXPECT_EQ(0, imp_map(self->ifd, 0));
+		} else {
+			EXPECT_EQ(0, ret);
+		}
+		return;
+	}
+
+	a.dmabuf_fd = self->dbfd;
+	ASSERT_EQ(0, ioctl_err(self->ifd, DTI_ATTACH, &a));
+	ret = imp_map(self->ifd, 0);
+	if (ret == -EOPNOTSUPP)
+		SKIP(return, "the importer's DMA addresses are not CPU addresses (an IOMMU?)");
+	ASSERT_EQ(0, ret);
+	revocable = imp_status(self->ifd).revocable;
+	TH_LOG("kernel says revocable: %d", revocable);
+	unpin_moves_or_waits(_metadata, self, revocable == 1);
+}
+
+/*
+ * UNPIN with the dma-buf mapped. A dynamic importer is told to move and
+ * unmaps: a truncate then goes on. A pinned importer keeps its mapping:
+ * the truncate waits until it unmaps.
+ */
+TEST_F(dmabuf, unpin_moves_or_waits)
+{
+	export_and_map(_metadata, self, variant->dynamic, 0, FILE_SIZE);
+	unpin_moves_or_waits(_metadata, self, variant->dynamic);
 }
 
 /*

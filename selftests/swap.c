@@ -97,17 +97,20 @@ static int swap_blocks(bool xfs, int fd, int donor)
 }
 
 /*
- * An XFS swap of files nobody pins any more. The last pin's record may
- * outlive its file's close by a moment (its keeper windows go in a
- * worker), and the guard holds the file off until then.
+ * An XFS swap of files nobody pins any more: the result of the first call
+ * the guard let through, or -EBUSY if it refused every one. The last
+ * pin's record may outlive its file's close by a moment (its keeper
+ * windows go in a worker), and the guard holds the file off until then.
  */
 static int swap_unpinned(int fd, int other)
 {
+	long refused;
 	int ret, tries;
 
 	for (tries = 0; tries < 50; tries++) {
+		refused = module_param_read("swaps_refused");
 		ret = swap_blocks(true, fd, other);
-		if (ret != -EBUSY)
+		if (ret != -EBUSY || module_param_read("swaps_refused") == refused)
 			break;
 		usleep(100 * 1000);
 	}
@@ -154,7 +157,6 @@ TEST_F_TIMEOUT(swap, no_store_reaches_moved_blocks, 300)
 	struct writer w = { .v = &self->v, .ifd = -1, .len = FILE_SIZE };
 	char path[4096], donor_path[4096];
 	int dfd, ffd, donor, nfiles, ret, n_before, n_after;
-	struct ibv_device_attr_ex dattr;
 	struct daxpin_event ev;
 	struct daxpin_query q;
 	struct daxpin_pin p;
@@ -165,12 +167,10 @@ TEST_F_TIMEOUT(swap, no_store_reaches_moved_blocks, 300)
 	long hits;
 
 	if (odp) {
-		const uint32_t need = IBV_ODP_SUPPORT_WRITE;
+		int writes = writer_odp_writes(&self->v);
 
-		memset(&dattr, 0, sizeof(dattr));
-		ASSERT_EQ(0, ibv_query_device_ex(self->v.vp.ctx, NULL, &dattr));
-		if (!(dattr.odp_caps.general_caps & IBV_ODP_SUPPORT) ||
-		    (dattr.odp_caps.per_transport_caps.rc_odp_caps & need) != need)
+		ASSERT_LE(0, writes);
+		if (!writes)
 			SKIP(return, NO_MAP_REGISTRATION ", and the RDMA device has no ODP for RC WRITE");
 	}
 	dfd = daxpin_open();
@@ -254,9 +254,21 @@ TEST_F_TIMEOUT(swap, no_store_reaches_moved_blocks, 300)
 		/* Unpinned, the file may be swapped (the other one refilled). */
 		ASSERT_EQ(0, fill_file(donor, 'o', FILE_SIZE));
 		ASSERT_EQ(0, fsync(donor));
+		/*
+		 * The swap drops the DAX entries the ended pin's faults left,
+		 * without breaking the layout: 7.2 warns about them, as after
+		 * any mapping of the file (mm/truncate.c). No pin is left.
+		 */
+		kmsg_mark("expect-warning truncate_folio_batch_exceptionals");
 		ret = variant->pinned_is_donor ? swap_unpinned(donor, ffd) :
 						 swap_unpinned(ffd, donor);
-		EXPECT_EQ(0, ret) TH_LOG("swap once unpinned: %s", strerror(-ret));
+		kmsg_mark("expect-warning-end");
+		/*
+		 * XFS may refuse by its own rules (EINVAL: the files' extent
+		 * lists differ in form, after the refill), never the guard.
+		 */
+		TH_LOG("swap once unpinned: %s", ret ? strerror(-ret) : "done");
+		EXPECT_NE(-EBUSY, ret);
 	}
 	close(donor);
 	close(ffd);
@@ -323,6 +335,14 @@ TEST_F(guard, boot_loader_swap_waits_for_no_pin)
 	EXPECT_EQ((off_t)FILE_SIZE, st.st_size);
 
 	close(dfd);
+	/*
+	 * The swap truncates the file's page cache without breaking its
+	 * layout, and the DAX entries the ended pin's faults left are still
+	 * there: 7.2 warns about them (mm/truncate.c, "file systems should
+	 * already have called dax_break_layout_entry()"), as it would after
+	 * any mapping of the file. The kernel's, not daxpin's: no pin is left.
+	 */
+	kmsg_mark("expect-warning truncate_folio_batch_exceptionals");
 	/* As swap_unpinned(): the record may outlive the close a moment. */
 	for (tries = 0; tries < 50; tries++) {
 		ret = ioctl_err(ffd, EXT4_IOC_SWAP_BOOT_ARGS, NULL);
@@ -334,9 +354,10 @@ TEST_F(guard, boot_loader_swap_waits_for_no_pin)
 	if (!ret) {
 		/* Back where they were: the boot loader inode empty again. */
 		EXPECT_EQ(0, ioctl_err(ffd, EXT4_IOC_SWAP_BOOT_ARGS, NULL));
-		ASSERT_EQ(0, fstat(ffd, &st));
+		EXPECT_EQ(0, fstat(ffd, &st));
 		EXPECT_EQ((off_t)FILE_SIZE, st.st_size);
 	}
+	kmsg_mark("expect-warning-end");
 	close(ffd);
 	unlink(path);
 }

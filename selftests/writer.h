@@ -135,6 +135,22 @@ static inline void verbs_close(struct verbs *v)
 	verbs_port_close(&v->vp);
 }
 
+/*
+ * Whether the RDMA device can take RC WRITEs into an ODP registration:
+ * 0, 1, or -errno if it cannot be asked.
+ */
+static inline int writer_odp_writes(struct verbs *v)
+{
+	const uint32_t need = IBV_ODP_SUPPORT_WRITE;
+	struct ibv_device_attr_ex dattr;
+
+	memset(&dattr, 0, sizeof(dattr));
+	if (ibv_query_device_ex(v->vp.ctx, NULL, &dattr))
+		return -errno;
+	return (dattr.odp_caps.general_caps & IBV_ODP_SUPPORT) &&
+	       (dattr.odp_caps.per_transport_caps.rc_odp_caps & need) == need;
+}
+
 /* The address and key of the MR as it was registered, always. */
 static inline int post_write(struct writer *w, size_t off)
 {

@@ -45,11 +45,12 @@ static struct platform_device *dti_pdev;
 /**
  * struct dti_ctx - an open file of the device: one importer context
  * @lock: serialises the context's ioctls and its release. Protects @dmabuf,
- *	@attach and @dynamic. Taken before the dma-buf's reservation lock,
+ *	@attach, @dynamic and @pinned. Taken before the dma-buf's reservation lock,
  *	never while holding it.
  * @dmabuf: the attached dma-buf (a reference), or NULL
  * @attach: the attachment to @dmabuf, or NULL
  * @dynamic: @attach is dynamic: the exporter may invalidate its mapping
+ * @pinned: @attach is pinned (DTI_ATTACH_PIN) until the detach
  * @sgt: the mapping of @attach, or NULL
  * @dir: the direction of @sgt
  * @mapped_bytes: the length of @sgt in bytes, 0 if none
@@ -71,6 +72,7 @@ struct dti_ctx {
 	struct dma_buf *dmabuf;
 	struct dma_buf_attachment *attach;
 	bool dynamic;
+	bool pinned;
 	struct sg_table *sgt;
 	enum dma_data_direction dir;
 	u64 mapped_bytes;
@@ -263,13 +265,17 @@ static int dti_attach(struct dti_ctx *ctx, const struct dti_attach *arg)
 	struct dma_buf_attachment *attach;
 	struct dma_buf *dmabuf;
 	u32 invalidations;
-	bool dynamic;
+	bool dynamic, pin;
+	int ret;
 
-	if (arg->flags & ~DTI_ATTACH_DYNAMIC)
+	if (arg->flags & ~(DTI_ATTACH_DYNAMIC | DTI_ATTACH_PIN))
+		return -EINVAL;
+	dynamic = arg->flags & DTI_ATTACH_DYNAMIC;
+	pin = arg->flags & DTI_ATTACH_PIN;
+	if (pin && !dynamic)
 		return -EINVAL;
 	if (ctx->attach)
 		return -EBUSY;
-	dynamic = arg->flags & DTI_ATTACH_DYNAMIC;
 
 	dmabuf = dma_buf_get(arg->dmabuf_fd);
 	if (IS_ERR(dmabuf))
@@ -287,15 +293,29 @@ static int dti_attach(struct dti_ctx *ctx, const struct dti_attach *arg)
 	else
 		attach = dma_buf_attach(dmabuf, &dti_pdev->dev);
 	if (IS_ERR(attach)) {
-		ctx->invalidations = invalidations;
-		dma_buf_put(dmabuf);
-		return PTR_ERR(attach);
+		ret = PTR_ERR(attach);
+		goto out_put;
+	}
+	if (pin) {
+		dma_resv_lock(dmabuf->resv, NULL);
+		ret = dma_buf_pin(attach);
+		dma_resv_unlock(dmabuf->resv);
+		if (ret)
+			goto out_detach;
 	}
 
 	ctx->dmabuf = dmabuf;
 	ctx->attach = attach;
 	ctx->dynamic = dynamic;
+	ctx->pinned = pin;
 	return 0;
+
+out_detach:
+	dma_buf_detach(dmabuf, attach);
+out_put:
+	ctx->invalidations = invalidations;
+	dma_buf_put(dmabuf);
+	return ret;
 }
 
 static int dti_map_dynamic(struct dti_ctx *ctx, enum dma_data_direction dir)
@@ -395,12 +415,18 @@ static bool dti_unmap(struct dti_ctx *ctx)
 static void dti_detach(struct dti_ctx *ctx)
 {
 	dti_unmap(ctx);
+	if (ctx->pinned) {
+		dma_resv_lock(ctx->dmabuf->resv, NULL);
+		dma_buf_unpin(ctx->attach);
+		dma_resv_unlock(ctx->dmabuf->resv);
+	}
 	/* After this, the exporter can no longer invalidate the attachment. */
 	dma_buf_detach(ctx->dmabuf, ctx->attach);
 	dma_buf_put(ctx->dmabuf);
 	ctx->attach = NULL;
 	ctx->dmabuf = NULL;
 	ctx->dynamic = false;
+	ctx->pinned = false;
 }
 
 static int dti_store(struct dti_ctx *ctx, const struct dti_access *arg)
@@ -467,6 +493,7 @@ static int dti_status(struct dti_ctx *ctx, struct dti_status *st)
 	memset(st, 0, sizeof(*st));
 	if (!ctx->attach) {
 		st->invalidations = ctx->invalidations;
+		st->revocable = -1;
 		return 0;
 	}
 
@@ -479,6 +506,11 @@ static int dti_status(struct dti_ctx *ctx, struct dti_status *st)
 	st->mapped = !!ctx->sgt;
 	st->invalidations = ctx->invalidations;
 	st->mapped_bytes = ctx->mapped_bytes;
+#ifdef DTI_HAVE_INVALIDATE_MAPPINGS
+	st->revocable = dma_buf_attach_revocable(ctx->attach);
+#else
+	st->revocable = -1;
+#endif
 	dma_resv_unlock(resv);
 	return 0;
 }

@@ -32,9 +32,16 @@
  *	kernels). The context then unmaps at once and counts the
  *	invalidation; loads and stores fail with ENODEV until it maps again.
  *	Without this flag the importer is static (pinned): it is never told.
+ * @DTI_ATTACH_PIN: with DTI_ATTACH_DYNAMIC only: pin the attachment
+ *	(dma_buf_pin()) as an RDMA registration of a dma-buf does on a device
+ *	without on-demand paging, until DTI_DETACH. The exporter should then
+ *	not tell it to move, unless the kernel says the attachment can be
+ *	revoked (7.x, dma_buf_attach_revocable(): this importer has the
+ *	callback); the context counts and obeys whatever it is told.
  */
 enum dti_attach_flags {
 	DTI_ATTACH_DYNAMIC = 1 << 0,
+	DTI_ATTACH_PIN = 1 << 1,
 };
 
 /**
@@ -47,11 +54,13 @@ enum dti_attach_flags {
  * invalidations starts again from 0.
  *
  * Errors (besides the common ones):
- *   EINVAL      @flags has an unknown bit
+ *   EINVAL      @flags has an unknown bit, or DTI_ATTACH_PIN without
+ *               DTI_ATTACH_DYNAMIC
  *   EBUSY       this context is already attached
  *   EBADF       @dmabuf_fd is not an open file descriptor
  *   EINVAL      @dmabuf_fd is not a dma-buf
- *   any error of the exporter's attach, passed through; and on kernels
+ *   any error of the exporter's attach (and pin, with DTI_ATTACH_PIN),
+ *   passed through; and on kernels
  *   whose attach maps at once when exporter and importer are not both
  *   dynamic (6.1 and 6.12 do, for DMA_BIDIRECTIONAL; 7.2 does not), any
  *   error of the exporter's map (see DTI_MAP)
@@ -168,6 +177,10 @@ struct dti_access {
  *	to unmap (whether or not it had a mapping then) since its last
  *	DTI_ATTACH; kept after DTI_DETACH
  * @mapped_bytes: Output: the length of the mapping in bytes, 0 if none
+ * @revocable: Output: whether the kernel says the attachment can be
+ *	revoked (dma_buf_attach_revocable(), 7.x): 1 or 0; -1 where the
+ *	kernel cannot tell (6.x) or there is no attachment
+ * @__reserved: Output: 0
  *
  * Report the state of the context. No errors besides the common ones.
  */
@@ -177,6 +190,8 @@ struct dti_status {
 	__u32 mapped;
 	__u32 invalidations;
 	__u64 mapped_bytes;
+	__s32 revocable;
+	__u32 __reserved;
 };
 
 #define DTI_STATUS _IOR(DTI_TYPE, 7, struct dti_status)
