@@ -432,6 +432,7 @@ void daxpin_inodes_show_draining(struct seq_file *m,
 enum daxpin_user_res {
 	DAXPIN_USER_PINS,
 	DAXPIN_USER_WINDOWS,
+	DAXPIN_USER_SCRATCH,	/* scratch calls queued or running */
 	DAXPIN_USER_NR_RES,
 };
 
@@ -458,6 +459,8 @@ int daxpin_host_run(int (*fn)(void *arg), void *arg);
  * @fn: the call, given its scratch page
  * @release: frees the call and what it holds
  * @ret: @fn's result
+ * @user: the caller's user, charged one DAXPIN_USER_SCRATCH until the
+ *	worker is done with the call (it holds a worker until then)
  */
 struct daxpin_scratch_call {
 	struct work_struct work;
@@ -466,6 +469,7 @@ struct daxpin_scratch_call {
 	int (*fn)(struct daxpin_scratch_call *call, void __user *scratch);
 	void (*release)(struct daxpin_scratch_call *call);
 	int ret;
+	kuid_t user;
 };
 
 int daxpin_host_run_scratch(struct daxpin_scratch_call *call);

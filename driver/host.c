@@ -20,6 +20,7 @@
  * instruction. The host thread then unmaps everything the exec had mapped,
  * and the mm holds keeper windows only. It lives until module unload.
  */
+#include <linux/cred.h>
 #include <linux/idr.h>
 #include <linux/kthread.h>
 #include <linux/sizes.h>
@@ -183,6 +184,7 @@ static void daxpin_scratch_call_fn(struct work_struct *work)
 	kthread_unuse_mm(daxpin_host_mm);
 	ida_free(&daxpin_scratch_slots, slot);
 out:
+	daxpin_user_uncharge(call->user, DAXPIN_USER_SCRATCH);
 	complete(&call->done);
 	daxpin_scratch_call_put(call);
 }
@@ -194,12 +196,20 @@ out:
  * and the caller need not stay: a fatal signal ends its wait (-EINTR) and
  * the call finishes on its own. @call is the caller's allocation, with
  * @fn and @release set; whichever side is done last releases it, so
- * whatever @fn uses must be in it, held.
+ * whatever @fn uses must be in it, held. The call counts against the
+ * caller's user (max_scratch_calls_per_user, -ENOSPC beyond) until the
+ * worker is done with it.
  */
 int daxpin_host_run_scratch(struct daxpin_scratch_call *call)
 {
 	int ret;
 
+	call->user = current_uid();
+	ret = daxpin_user_charge(call->user, DAXPIN_USER_SCRATCH);
+	if (ret) {
+		call->release(call);
+		return ret;
+	}
 	INIT_WORK(&call->work, daxpin_scratch_call_fn);
 	init_completion(&call->done);
 	refcount_set(&call->refs, 2);

@@ -10,6 +10,11 @@
  * RLIMIT_NPROC counts) is charged for the pins it made and the windows its
  * PINs mapped, for as long as they exist: a pin until it is freed (a
  * draining pin still counts), a window until the last pin over it goes.
+ * Likewise the scratch calls (PIN's FIEMAP check, host.c): at most
+ * DAXPIN_SCRATCH_SLOTS run at once for everybody, and one blocks for as
+ * long as a layout change holds the file, so a user who held up its own
+ * file's layout change could otherwise take every worker; a call counts
+ * from its queueing until its worker is done with it.
  */
 #include <linux/cred.h>
 #include <linux/hashtable.h>
@@ -28,11 +33,16 @@ module_param(max_windows_per_user, uint, 0644);
 MODULE_PARM_DESC(max_windows_per_user,
 		 "Most keeper windows (one per GiB of a file that has pins) one user's PINs may have mapped at once (default 4096)");
 
+static unsigned int max_scratch_calls_per_user = 64;
+module_param(max_scratch_calls_per_user, uint, 0644);
+MODULE_PARM_DESC(max_scratch_calls_per_user,
+		 "Most of PIN's checks for shared blocks (FIEMAP on a worker; 512 run at once for everybody) one user's PINs may have under way at once (default 64)");
+
 /**
  * struct daxpin_user - what one user holds
  * @node: in daxpin_users, by uid
  * @uid: the user
- * @held: pins and windows, by enum daxpin_user_res
+ * @held: pins, windows and scratch calls, by enum daxpin_user_res
  */
 struct daxpin_user {
 	struct hlist_node node;
@@ -46,9 +56,25 @@ static DEFINE_HASHTABLE(daxpin_users, 6);
 
 static unsigned int daxpin_user_max(enum daxpin_user_res res)
 {
-	if (res == DAXPIN_USER_PINS)
+	switch (res) {
+	case DAXPIN_USER_PINS:
 		return READ_ONCE(max_pins_per_user);
-	return READ_ONCE(max_windows_per_user);
+	case DAXPIN_USER_WINDOWS:
+		return READ_ONCE(max_windows_per_user);
+	default:
+		return READ_ONCE(max_scratch_calls_per_user);
+	}
+}
+
+/* Whether @user holds nothing any more. */
+static bool daxpin_user_idle(const struct daxpin_user *user)
+{
+	int res;
+
+	for (res = 0; res < DAXPIN_USER_NR_RES; res++)
+		if (user->held[res])
+			return false;
+	return true;
 }
 
 static struct daxpin_user *daxpin_user_find(kuid_t uid)
@@ -63,7 +89,7 @@ static struct daxpin_user *daxpin_user_find(kuid_t uid)
 }
 
 /*
- * Charge one pin or window to @uid. Returns 0, -ENOSPC if the user holds
+ * Charge one pin, window or scratch call to @uid. Returns 0, -ENOSPC if the user holds
  * its limit already, or -ENOMEM. A user's record is allocated only the
  * first time it is charged, and only kept while it holds something.
  */
@@ -100,7 +126,7 @@ int daxpin_user_charge(kuid_t uid, enum daxpin_user_res res)
 	return ret;
 }
 
-/* Give back one pin or window of @uid; a user holding nothing is forgotten. */
+/* Give back one pin, window or scratch call of @uid; a user holding nothing is forgotten. */
 void daxpin_user_uncharge(kuid_t uid, enum daxpin_user_res res)
 {
 	struct daxpin_user *user;
@@ -110,8 +136,7 @@ void daxpin_user_uncharge(kuid_t uid, enum daxpin_user_res res)
 	user = daxpin_user_find(uid);
 	if (!WARN_ON_ONCE(!user || !user->held[res])) {
 		user->held[res]--;
-		idle = !user->held[DAXPIN_USER_PINS] &&
-		       !user->held[DAXPIN_USER_WINDOWS];
+		idle = daxpin_user_idle(user);
 		if (idle)
 			hash_del(&user->node);
 	}
